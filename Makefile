@@ -1,0 +1,47 @@
+# Casework: two commands for a newcomer. `make run` serves the app with demo
+# data; `make test` runs the suite. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_PASSWORD ?= casework-demo-2026
+export DEBUG ?= 1
+
+.PHONY: run test install migrate seed serve lint check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo --if-empty --password "$(DEMO_PASSWORD)"
+
+run: seed
+	@echo ""
+	@echo "Casework is starting on http://127.0.0.1:8000/"
+	@echo "Demo logins (password: $(DEMO_PASSWORD)):"
+	@echo "  demo-admin, demo-coordinator, demo-caseworker, demo-caseworker2"
+	@echo ""
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+check: install
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache db.sqlite3

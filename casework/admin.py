@@ -1,0 +1,241 @@
+"""Django admin for every model. Only admins reach it; querysets still start from scope."""
+
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
+
+from config.admin import RoleAdmin
+
+from . import models
+
+
+class ScopedAdmin(RoleAdmin):
+    def get_queryset(self, request):
+        qs = self.model._default_manager.visible_to(request.user)
+        ordering = self.get_ordering(request)
+        return qs.order_by(*ordering) if ordering else qs
+
+
+class SummaryInline(admin.TabularInline):
+    """A case's related rows, shown read-only with a link to edit each one.
+
+    Editable inline widgets would run one query per row for their choices;
+    a summary with select_related keeps the change page at a constant count.
+    """
+
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    select_related: tuple = ()
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related(*self.select_related)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_admin
+
+
+# --- Reference data -------------------------------------------------------
+
+
+@admin.register(models.Province)
+class ProvinceAdmin(RoleAdmin):
+    list_display = ["code", "name_en", "name_km"]
+    search_fields = ["code", "name_en", "name_km"]
+
+
+@admin.register(models.Court)
+class CourtAdmin(RoleAdmin):
+    list_display = ["name_en", "name_km", "level", "province"]
+    list_filter = ["level", "province"]
+    list_select_related = ["province"]
+    search_fields = ["name_en", "name_km"]
+    autocomplete_fields = ["province"]
+
+
+@admin.register(models.Charge)
+class ChargeAdmin(RoleAdmin):
+    list_display = ["name_en", "name_km", "article"]
+    search_fields = ["name_en", "name_km", "article"]
+
+
+@admin.register(models.DetentionLimit)
+class DetentionLimitAdmin(RoleAdmin):
+    list_display = [
+        "name_en",
+        "article",
+        "unit",
+        "initial",
+        "extension",
+        "max_extensions",
+        "maximum",
+    ]
+    search_fields = ["name_en", "name_km", "article"]
+
+
+# --- People and cases -----------------------------------------------------
+
+
+class AccusedInline(SummaryInline):
+    model = models.Accused
+    fields = ["detainee", "custody_status", "added_on"]
+    select_related = ("detainee",)
+
+
+class HearingInline(SummaryInline):
+    model = models.Hearing
+    fields = ["kind", "scheduled_at", "court", "status", "lawyer", "outcome"]
+    select_related = ("court", "lawyer")
+
+
+class BailRequestInline(SummaryInline):
+    model = models.BailRequest
+    fields = ["accused", "filed_on", "court", "filed_by", "decision", "decided_on"]
+    select_related = ("accused__detainee", "accused__case", "court", "filed_by")
+
+
+class EventInline(SummaryInline):
+    model = models.Event
+    fields = ["occurred_on", "kind", "accused", "source", "verified", "description"]
+    select_related = ("accused__detainee", "accused__case")
+
+
+@admin.register(models.Case)
+class CaseAdmin(ScopedAdmin):
+    list_display = [
+        "reference",
+        "court_case_number",
+        "province",
+        "status",
+        "opened_on",
+        "caseworker",
+        "accused_count",
+    ]
+    list_filter = ["province", "status", "court__level"]
+    list_select_related = ["province", "caseworker"]
+    search_fields = [
+        "reference",
+        "court_case_number",
+        "title",
+        "accused__detainee__name_latin",
+        "accused__detainee__name_khmer",
+        "accused__detainee__aliases",
+    ]
+    autocomplete_fields = ["court", "province", "caseworker", "opened_by", "charges"]
+    date_hierarchy = "opened_on"
+    inlines = [AccusedInline, HearingInline, BailRequestInline, EventInline]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).annotate(_accused_count=Count("accused", distinct=True))
+        )
+
+    @admin.display(description=_("accused"), ordering="_accused_count")
+    def accused_count(self, obj):
+        return obj._accused_count
+
+
+@admin.register(models.Detainee)
+class DetaineeAdmin(ScopedAdmin):
+    list_display = ["name_latin", "name_khmer", "sex", "birth_year", "home_province"]
+    list_filter = ["home_province", "sex"]
+    list_select_related = ["home_province"]
+    search_fields = ["name_latin", "name_khmer", "aliases", "search_text"]
+    autocomplete_fields = ["home_province"]
+    show_full_result_count = False
+
+
+@admin.register(models.Accused)
+class AccusedAdmin(ScopedAdmin):
+    list_display = ["detainee", "case", "custody_status", "added_on"]
+    list_filter = ["custody_status", "case__province"]
+    list_select_related = ["detainee", "case"]
+    search_fields = [
+        "detainee__name_latin",
+        "detainee__name_khmer",
+        "detainee__aliases",
+        "case__reference",
+        "case__court_case_number",
+    ]
+    autocomplete_fields = ["case", "detainee"]
+
+    def get_queryset(self, request):
+        # Accused has no visible_to of its own: its case decides.
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        return qs.filter(case__in=models.Case.objects.visible_to(request.user).values("pk"))
+
+
+@admin.register(models.Lawyer)
+class LawyerAdmin(ScopedAdmin):
+    list_display = ["name", "name_khmer", "bar_number", "organisation"]
+    search_fields = ["name", "name_khmer", "bar_number", "organisation"]
+
+
+@admin.register(models.Representation)
+class RepresentationAdmin(RoleAdmin):
+    list_display = ["lawyer", "accused", "since", "until"]
+    list_select_related = ["lawyer", "accused__detainee", "accused__case"]
+    list_filter = ["accused__case__province"]
+    search_fields = ["lawyer__name", "accused__detainee__name_latin", "accused__case__reference"]
+    autocomplete_fields = ["lawyer", "accused"]
+
+
+@admin.register(models.Hearing)
+class HearingAdmin(ScopedAdmin):
+    list_display = ["case", "kind", "scheduled_at", "court", "status", "lawyer"]
+    list_filter = ["status", "kind", "case__province"]
+    list_select_related = ["case", "court", "lawyer"]
+    search_fields = [
+        "case__reference",
+        "case__court_case_number",
+        "case__accused__detainee__name_latin",
+        "case__accused__detainee__name_khmer",
+    ]
+    autocomplete_fields = ["case", "court", "lawyer", "monitor"]
+    date_hierarchy = "scheduled_at"
+
+
+@admin.register(models.BailRequest)
+class BailRequestAdmin(ScopedAdmin):
+    list_display = ["accused", "court", "filed_on", "decision", "decided_on", "filed_by"]
+    list_filter = ["decision", "court", "case__province"]
+    list_select_related = ["accused__detainee", "accused__case", "court", "filed_by"]
+    search_fields = [
+        "case__reference",
+        "case__court_case_number",
+        "accused__detainee__name_latin",
+        "accused__detainee__name_khmer",
+    ]
+    autocomplete_fields = ["accused", "court", "filed_by", "appeal_of"]
+
+
+@admin.register(models.Event)
+class EventAdmin(ScopedAdmin):
+    list_display = ["occurred_on", "kind", "case", "accused", "source", "verified"]
+    list_filter = ["kind", "verified", "source", "case__province"]
+    list_select_related = ["case", "accused__detainee", "accused__case"]
+    search_fields = ["case__reference", "description", "accused__detainee__name_latin"]
+    autocomplete_fields = ["case", "accused", "recorded_by"]
+
+
+@admin.register(models.CustodyPeriod)
+class CustodyPeriodAdmin(ScopedAdmin):
+    list_display = ["accused", "limit", "started_at", "runs_out_at", "ended_at", "extensions"]
+    list_filter = ["limit", "accused__case__province"]
+    list_select_related = ["accused__detainee", "accused__case", "limit"]
+    search_fields = ["accused__detainee__name_latin", "accused__case__reference", "order_reference"]
+    autocomplete_fields = ["accused", "limit"]
+    readonly_fields = ["runs_out_at"]

@@ -1,0 +1,43 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseworkConfig(AppConfig):
+    name = "casework"
+    verbose_name = _("Casework")
+
+    def ready(self):
+        from auditlog.registry import auditlog
+        from django.contrib.auth import get_user_model
+        from django.db.models.signals import post_save
+
+        from . import models
+
+        auditlog.register(models.Case, m2m_fields={"charges"})
+        auditlog.register(models.Detainee, exclude_fields=["search_text"])
+        for model in (
+            models.Province,
+            models.Court,
+            models.Charge,
+            models.DetentionLimit,
+            models.Accused,
+            models.Lawyer,
+            models.Representation,
+            models.Hearing,
+            models.BailRequest,
+            models.Event,
+            models.CustodyPeriod,
+        ):
+            auditlog.register(model)
+        auditlog.register(
+            get_user_model(),
+            m2m_fields={"provinces"},
+            exclude_fields=["password", "last_login"],
+        )
+        post_save.connect(recompute_clocks, sender=models.DetentionLimit)
+
+
+def recompute_clocks(sender, instance, **kwargs):
+    """An admin changed a legal limit: every open custody period under it gets a new end date."""
+    for period in instance.custodyperiod_set.filter(ended_at__isnull=True):
+        period.save()

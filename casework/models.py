@@ -1,0 +1,829 @@
+"""The domain: people on file, their cases, lawyers, hearings, bail and custody.
+
+See ../shared/DOMAIN.md. Scope (who may see what) lives in querysets.py; the
+writes that span several models live in services.py.
+"""
+
+import calendar
+import datetime as dt
+import unicodedata
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from .querysets import (
+    BailRequestQuerySet,
+    CaseQuerySet,
+    CustodyPeriodQuerySet,
+    DetaineeQuerySet,
+    EventQuerySet,
+    HearingQuerySet,
+    LawyerQuerySet,
+)
+
+
+def nfc(value: str) -> str:
+    """Names are stored as typed, normalised to Unicode NFC so search compares like with like."""
+    return unicodedata.normalize("NFC", value or "").strip()
+
+
+class BilingualName(models.Model):
+    """Reference data carries an English and a Khmer name; pages show the reader's language."""
+
+    name_en = models.CharField(_("name (English)"), max_length=200)
+    name_km = models.CharField(_("name (Khmer)"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def name(self) -> str:
+        if (get_language() or "").startswith("km") and self.name_km:
+            return self.name_km
+        return self.name_en
+
+
+# --- Reference data -------------------------------------------------------
+
+
+class Province(BilingualName):
+    code = models.CharField(
+        _("ISO 3166-2 code"), max_length=6, unique=True, help_text=_("For example KH-2.")
+    )
+
+    class Meta:
+        verbose_name = _("province")
+        verbose_name_plural = _("provinces")
+        ordering = ["name_en"]
+
+
+class Court(BilingualName):
+    class Level(models.TextChoices):
+        FIRST_INSTANCE = "first_instance", _("Court of first instance")
+        APPEAL = "appeal", _("Appeal Court")
+        SUPREME = "supreme", _("Supreme Court")
+
+    level = models.CharField(_("level"), max_length=20, choices=Level.choices)
+    province = models.ForeignKey(
+        Province,
+        verbose_name=_("province"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="courts",
+        help_text=_("Empty for the national courts."),
+    )
+
+    class Meta:
+        verbose_name = _("court")
+        verbose_name_plural = _("courts")
+        ordering = ["level", "name_en"]
+        constraints = [
+            models.UniqueConstraint(fields=["name_en"], name="court_unique_name"),
+            models.CheckConstraint(
+                condition=Q(level="first_instance", province__isnull=False)
+                | ~Q(level="first_instance"),
+                name="court_first_instance_has_province",
+                violation_error_message=_("A court of first instance belongs to a province."),
+            ),
+        ]
+
+
+class Charge(BilingualName):
+    article = models.CharField(
+        _("Criminal Code article"), max_length=50, help_text=_("For example Art. 494-495.")
+    )
+
+    class Meta:
+        verbose_name = _("charge")
+        verbose_name_plural = _("charges")
+        ordering = ["name_en"]
+        constraints = [models.UniqueConstraint(fields=["name_en"], name="charge_unique_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.article})"
+
+
+class DetentionLimit(BilingualName):
+    """A legal clock (Code of Criminal Procedure, 2007), editable by admins.
+
+    The limit runs from the start of custody: the initial period, plus one
+    extension period per extension ordered, never beyond the maximum in all.
+    """
+
+    class Unit(models.TextChoices):
+        HOURS = "hours", _("hours")
+        DAYS = "days", _("days")
+        MONTHS = "months", _("months")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    article = models.CharField(_("article"), max_length=50, blank=True)
+    unit = models.CharField(_("unit"), max_length=10, choices=Unit.choices)
+    initial = models.PositiveIntegerField(_("initial period"))
+    extension = models.PositiveIntegerField(_("each extension"), default=0)
+    max_extensions = models.PositiveIntegerField(
+        _("extensions allowed"),
+        null=True,
+        blank=True,
+        help_text=_("Empty when only the maximum in all caps extensions."),
+    )
+    maximum = models.PositiveIntegerField(_("maximum in all"))
+
+    class Meta:
+        verbose_name = _("detention limit")
+        verbose_name_plural = _("detention limits")
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(initial__gt=0),
+                name="limit_initial_positive",
+                violation_error_message=_("The initial period must be longer than zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(maximum__gte=F("initial")),
+                name="limit_maximum_not_below_initial",
+                violation_error_message=_("The maximum cannot be shorter than the initial period."),
+            ),
+        ]
+
+    def _add(self, start: dt.datetime, amount: int) -> dt.datetime:
+        if self.unit == self.Unit.HOURS:
+            return start + dt.timedelta(hours=amount)
+        if self.unit == self.Unit.DAYS:
+            return start + dt.timedelta(days=amount)
+        return add_months(start, amount)
+
+    def runs_out(self, start: dt.datetime, extensions: int = 0) -> dt.datetime:
+        """When custody that began at ``start`` must end, given the extensions ordered."""
+        if self.max_extensions is not None:
+            extensions = min(extensions, self.max_extensions)
+        amount = min(self.initial + extensions * self.extension, self.maximum)
+        return self._add(start, amount)
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """Calendar months, clamped to the month's last day (31 Aug + 6 months = 28/29 Feb)."""
+    month_index = moment.month - 1 + months
+    year = moment.year + month_index // 12
+    month = month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+# --- People and cases -----------------------------------------------------
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", _("Female")
+    MALE = "male", _("Male")
+    OTHER = "other", _("Other")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class CustodyStatus(models.TextChoices):
+    """Where an accused stands today. Ordered roughly from most to least restricted."""
+
+    POLICE_CUSTODY = "police_custody", _("In police custody")
+    PRETRIAL = "pretrial_detention", _("In pre-trial detention")
+    SERVING_SENTENCE = "serving_sentence", _("Serving a sentence")
+    RELEASED_ON_BAIL = "released_on_bail", _("Released on bail")
+    AT_LIBERTY = "at_liberty", _("At liberty")
+    IN_HIDING = "in_hiding", _("In hiding")
+    IN_EXILE = "in_exile", _("In exile")
+    DECEASED = "deceased", _("Died")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+IN_CUSTODY = (CustodyStatus.POLICE_CUSTODY, CustodyStatus.PRETRIAL, CustodyStatus.SERVING_SENTENCE)
+
+
+class Detainee(models.Model):
+    """A person the NGO follows; not always in custody ("detainee" is the NGO's word)."""
+
+    name_latin = models.CharField(_("name (Latin script)"), max_length=200, db_index=True)
+    name_khmer = models.CharField(_("name (Khmer script)"), max_length=200, blank=True)
+    aliases = models.TextField(
+        _("other spellings and aliases"),
+        blank=True,
+        help_text=_("One per line, e.g. Sorn / Sorng, Chamroeun / Chamreun."),
+    )
+    sex = models.CharField(_("sex"), max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    birth_year = models.PositiveSmallIntegerField(_("year of birth"), null=True, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    home_province = models.ForeignKey(
+        Province,
+        verbose_name=_("home province"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="detainees",
+    )
+    affiliation = models.CharField(_("political affiliation"), max_length=200, blank=True)
+    former_role = models.CharField(
+        _("former role"), max_length=200, blank=True, help_text=_("e.g. former commune councillor")
+    )
+    occupation = models.CharField(_("occupation"), max_length=200, blank=True)
+    place_held = models.CharField(_("where held"), max_length=200, blank=True)
+    # Sensitive: only the assigned caseworker, the province's coordinators and admins.
+    family_contact = models.TextField(_("family contact"), blank=True)
+    whereabouts = models.TextField(
+        _("whereabouts"), blank=True, help_text=_("Where someone in hiding is staying.")
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    # Lower-cased, accent-free copy of every name and alias, maintained on save,
+    # so that one indexed column answers name search on both databases.
+    search_text = models.TextField(editable=False, blank=True, default="")
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = DetaineeQuerySet.as_manager()
+
+    SENSITIVE_FIELDS = ("family_contact", "whereabouts")
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["name_latin", "pk"]
+        indexes = [
+            models.Index(fields=["home_province", "name_latin"], name="detainee_province_name")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(birth_year__isnull=True)
+                | Q(birth_year__gte=1900, birth_year__lte=2100),
+                name="detainee_birth_year_plausible",
+                violation_error_message=_("The year of birth must be between 1900 and 2100."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(name_latin=""),
+                name="detainee_has_name",
+                violation_error_message=_("A person needs a name in Latin script."),
+            ),
+        ]
+
+    def __str__(self):
+        if self.name_khmer:
+            return f"{self.name_latin} ({self.name_khmer})"
+        return self.name_latin
+
+    def save(self, *args, **kwargs):
+        self.name_latin = nfc(self.name_latin)
+        self.name_khmer = nfc(self.name_khmer)
+        self.aliases = nfc(self.aliases)
+        if self.birth_date and not self.birth_year:
+            self.birth_year = self.birth_date.year
+        self.search_text = fold(" ".join([self.name_latin, self.name_khmer, self.aliases]))
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("detainee_detail", args=[self.pk])
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [a.strip() for a in self.aliases.replace(",", "\n").splitlines() if a.strip()]
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip Latin accents; Khmer is kept as typed (NFC).
+
+    Khmer vowels and signs are combining marks: removing them would erase the
+    name, so only marks on Latin letters are dropped.
+    """
+    decomposed = unicodedata.normalize("NFD", text or "")
+    kept = []
+    previous = ""
+    for char in decomposed:
+        if unicodedata.combining(char) and previous.isascii():
+            continue
+        kept.append(char)
+        if not unicodedata.combining(char):
+            previous = char
+    return " ".join(unicodedata.normalize("NFC", "".join(kept)).casefold().split())
+
+
+class CaseStatus(models.TextChoices):
+    SUMMONED = "summoned", _("Summoned")
+    UNDER_INVESTIGATION = "under_investigation", _("Under investigation")
+    CHARGED = "charged", _("Charged")
+    ON_TRIAL = "on_trial", _("On trial")
+    CONVICTED = "convicted", _("Convicted")
+    ACQUITTED = "acquitted", _("Acquitted")
+    DISMISSED = "dismissed", _("Dismissed")
+    ON_APPEAL = "on_appeal", _("On appeal")
+    CLOSED = "closed", _("Closed")
+
+
+OPEN_STATUSES = (
+    CaseStatus.SUMMONED,
+    CaseStatus.UNDER_INVESTIGATION,
+    CaseStatus.CHARGED,
+    CaseStatus.ON_TRIAL,
+    CaseStatus.CONVICTED,
+    CaseStatus.ON_APPEAL,
+)
+
+
+class Case(models.Model):
+    """One legal matter, with one or several accused."""
+
+    reference = models.CharField(
+        _("NGO reference"),
+        max_length=40,
+        unique=True,
+        help_text=_("The NGO's own number, e.g. CW-2026-0042."),
+    )
+    court_case_number = models.CharField(_("court case number"), max_length=80, blank=True)
+    title = models.CharField(_("short title"), max_length=200, blank=True)
+    court = models.ForeignKey(
+        Court, verbose_name=_("court"), on_delete=models.PROTECT, null=True, blank=True
+    )
+    province = models.ForeignKey(
+        Province, verbose_name=_("province"), on_delete=models.PROTECT, related_name="cases"
+    )
+    charges = models.ManyToManyField(Charge, verbose_name=_("charges"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=30, choices=CaseStatus.choices, default=CaseStatus.SUMMONED
+    )
+    opened_on = models.DateField(_("opened on"), default=timezone.localdate)
+    caseworker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned caseworker"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+    )
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="opened_cases",
+    )
+    summary = models.TextField(_("summary"), blank=True)
+    sources = models.TextField(_("sources"), blank=True)
+    detainees = models.ManyToManyField(
+        Detainee, through="Accused", related_name="cases", verbose_name=_("accused")
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last update"), auto_now=True, db_index=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = CaseQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-opened_on", "-pk"]
+        indexes = [
+            models.Index(fields=["province", "status", "-opened_on"], name="case_province_status"),
+            models.Index(fields=["status", "-opened_on"], name="case_status_opened"),
+            models.Index(fields=["-opened_on", "-id"], name="case_opened"),
+            models.Index(fields=["caseworker", "status"], name="case_caseworker_status"),
+            models.Index(fields=["court_case_number"], name="case_court_number"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(reference=""),
+                name="case_has_reference",
+                violation_error_message=_("A case needs an NGO reference."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("case_detail", args=[self.pk])
+
+
+class Accused(models.Model):
+    """One person accused in one case, with their own custody status in it."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="accused"
+    )
+    detainee = models.ForeignKey(
+        Detainee, verbose_name=_("person"), on_delete=models.PROTECT, related_name="accusations"
+    )
+    custody_status = models.CharField(
+        _("custody status"),
+        max_length=30,
+        choices=CustodyStatus.choices,
+        default=CustodyStatus.AT_LIBERTY,
+        db_index=True,
+    )
+    added_on = models.DateField(_("added on"), default=timezone.localdate)
+
+    class Meta:
+        verbose_name = _("accused")
+        verbose_name_plural = _("accused")
+        ordering = ["case", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "detainee"],
+                name="accused_once_per_case",
+                violation_error_message=_("This person is already accused in this case."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.detainee.name_latin} — {self.case.reference}"
+
+    @property
+    def in_custody(self) -> bool:
+        return self.custody_status in IN_CUSTODY
+
+
+class Lawyer(models.Model):
+    name = models.CharField(_("name"), max_length=200)
+    name_khmer = models.CharField(_("name (Khmer script)"), max_length=200, blank=True)
+    bar_number = models.CharField(
+        _("bar registration number"), max_length=40, null=True, blank=True, unique=True
+    )
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    contact = models.TextField(_("contact"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    objects = LawyerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("lawyer")
+        verbose_name_plural = _("lawyers")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="lawyer_has_name",
+                violation_error_message=_("A lawyer needs a name."),
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.name = nfc(self.name)
+        self.name_khmer = nfc(self.name_khmer)
+        # An empty bar number is "unknown", not a second lawyer with number "".
+        self.bar_number = (self.bar_number or "").strip() or None
+        super().save(*args, **kwargs)
+
+
+class Representation(models.Model):
+    """Which lawyer represents which accused in which case, from when."""
+
+    lawyer = models.ForeignKey(
+        Lawyer, verbose_name=_("lawyer"), on_delete=models.PROTECT, related_name="representations"
+    )
+    accused = models.ForeignKey(
+        Accused,
+        verbose_name=_("accused"),
+        on_delete=models.CASCADE,
+        related_name="representations",
+    )
+    since = models.DateField(_("since"), default=timezone.localdate)
+    until = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("representation")
+        verbose_name_plural = _("representations")
+        ordering = ["-since", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(until__isnull=True) | Q(until__gte=F("since")),
+                name="representation_ends_after_start",
+                violation_error_message=_("A representation cannot end before it starts."),
+            ),
+            models.UniqueConstraint(
+                fields=["lawyer", "accused", "since"],
+                name="representation_unique",
+                violation_error_message=_(
+                    "This lawyer already represents this person from that date."
+                ),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.lawyer} → {self.accused}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.until is None or self.until >= timezone.localdate()
+
+
+class Hearing(models.Model):
+    class Kind(models.TextChoices):
+        QUESTIONING = "questioning", _("Questioning")
+        BAIL = "bail", _("Bail hearing")
+        TRIAL = "trial", _("Trial")
+        VERDICT = "verdict", _("Verdict")
+        APPEAL = "appeal", _("Appeal")
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        HELD = "held", _("Held")
+        POSTPONED = "postponed", _("Postponed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="hearings"
+    )
+    court = models.ForeignKey(Court, verbose_name=_("court"), on_delete=models.PROTECT)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    scheduled_at = models.DateTimeField(_("date and time"))
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.SCHEDULED
+    )
+    lawyer = models.ForeignKey(
+        Lawyer,
+        verbose_name=_("lawyer present"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="hearings",
+    )
+    monitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("NGO monitor present"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="monitored_hearings",
+    )
+    outcome = models.TextField(_("outcome"), blank=True)
+    notes = models.TextField(_("notes"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = HearingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("hearing")
+        verbose_name_plural = _("hearings")
+        ordering = ["scheduled_at", "pk"]
+        indexes = [
+            models.Index(fields=["scheduled_at"], name="hearing_scheduled"),
+            models.Index(fields=["case", "scheduled_at"], name="hearing_case_scheduled"),
+            models.Index(fields=["status", "scheduled_at"], name="hearing_status_scheduled"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="held") | ~Q(outcome=""),
+                name="hearing_held_has_outcome",
+                violation_error_message=_("A hearing that was held needs its outcome."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} — {self.case.reference}"
+
+
+class BailRequest(models.Model):
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        GRANTED = "granted", _("Granted")
+        DENIED = "denied", _("Denied")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    # The case is the accused's case, copied on save so a case's bail history
+    # is one indexed lookup and the admin can show it inline on the case.
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="bail_requests",
+        editable=False,
+    )
+    accused = models.ForeignKey(
+        Accused, verbose_name=_("accused"), on_delete=models.CASCADE, related_name="bail_requests"
+    )
+    court = models.ForeignKey(Court, verbose_name=_("court"), on_delete=models.PROTECT)
+    filed_on = models.DateField(_("filed on"))
+    filed_by = models.ForeignKey(
+        Lawyer,
+        verbose_name=_("filed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="bail_requests",
+    )
+    decision = models.CharField(
+        _("decision"), max_length=20, choices=Decision.choices, default=Decision.PENDING
+    )
+    decided_on = models.DateField(_("decision date"), null=True, blank=True)
+    reasons = models.TextField(_("conditions or reasons given"), blank=True)
+    appeal_of = models.ForeignKey(
+        "self",
+        verbose_name=_("appeals the decision of"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appeals",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = BailRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("bail request")
+        verbose_name_plural = _("bail requests")
+        ordering = ["-filed_on", "-pk"]
+        indexes = [
+            models.Index(fields=["decision", "filed_on"], name="bail_decision_filed"),
+            models.Index(fields=["court", "filed_on"], name="bail_court_filed"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(decided_on__isnull=True) | Q(decided_on__gte=F("filed_on")),
+                name="bail_decided_not_before_filed",
+                violation_error_message=_("The decision cannot come before the filing."),
+            ),
+            models.CheckConstraint(
+                condition=(Q(decision="pending") & Q(decided_on__isnull=True))
+                | (~Q(decision="pending") & Q(decided_on__isnull=False)),
+                name="bail_decision_has_date",
+                violation_error_message=_(
+                    "A decided request needs its decision date; a pending one has none."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(appeal_of__isnull=True) | ~Q(appeal_of=F("pk")),
+                name="bail_not_appeal_of_itself",
+                violation_error_message=_("A bail request cannot appeal itself."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{_('Bail request')} {self.filed_on} — {self.get_decision_display()}"
+
+    def save(self, *args, **kwargs):
+        self.case_id = self.accused.case_id
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        if self.appeal_of_id and self.accused_id and self.appeal_of.accused_id != self.accused_id:
+            raise ValidationError(
+                {
+                    "appeal_of": _(
+                        "An appeal must concern a decision on the same person in the same case."
+                    )
+                }
+            )
+
+
+class Event(models.Model):
+    """A dated fact on a case's timeline, about the case or one of its accused."""
+
+    class Kind(models.TextChoices):
+        SUMMONED = "summoned", _("Summoned")
+        QUESTIONED = "questioned", _("Questioned")
+        ARRESTED = "arrested", _("Arrested")
+        CHARGED = "charged", _("Charged")
+        PRETRIAL_DETENTION = "pretrial_detention", _("Placed in pre-trial detention")
+        DETENTION_EXTENDED = "detention_extended", _("Detention extended")
+        TRANSFERRED = "transferred", _("Transferred")
+        RELEASED_ON_BAIL = "released_on_bail", _("Released on bail")
+        RELEASED = "released", _("Released")
+        CONVICTED = "convicted", _("Convicted and sentenced")
+        ACQUITTED = "acquitted", _("Acquitted")
+        WENT_INTO_HIDING = "went_into_hiding", _("Went into hiding")
+        LEFT_COUNTRY = "left_country", _("Left the country")
+        DIED_IN_CUSTODY = "died_in_custody", _("Died in custody")
+        THREATENED = "threatened", _("Threatened or harassed")
+        STATUS_CHANGED = "status_changed", _("Case status changed")
+        OTHER = "other", _("Other")
+
+    class Source(models.TextChoices):
+        REPORT = "report", _("A report")
+        LAWYER = "lawyer", _("A lawyer")
+        FAMILY = "family", _("The family")
+        MONITOR = "monitor", _("NGO monitor")
+        COURT = "court", _("Court document")
+        OTHER = "other", _("Other")
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.CASCADE, related_name="events"
+    )
+    accused = models.ForeignKey(
+        Accused,
+        verbose_name=_("person concerned"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="events",
+    )
+    kind = models.CharField(_("what happened"), max_length=30, choices=Kind.choices)
+    occurred_on = models.DateField(_("date"))
+    description = models.TextField(_("details"), blank=True)
+    source = models.CharField(
+        _("source"), max_length=20, choices=Source.choices, default=Source.OTHER
+    )
+    source_detail = models.CharField(_("source detail"), max_length=300, blank=True)
+    verified = models.BooleanField(_("verified by the NGO"), default=False)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
+        ordering = ["occurred_on", "pk"]
+        indexes = [
+            models.Index(fields=["case", "occurred_on"], name="event_case_date"),
+            models.Index(fields=["kind", "occurred_on"], name="event_kind_date"),
+        ]
+
+    def __str__(self):
+        return f"{self.occurred_on} {self.get_kind_display()}"
+
+    def clean(self):
+        if self.accused_id and self.case_id and self.accused.case_id != self.case_id:
+            raise ValidationError({"accused": _("This person is not accused in this case.")})
+
+
+class CustodyPeriod(models.Model):
+    """A stretch of custody under one order: the basis of the detention clock."""
+
+    accused = models.ForeignKey(
+        Accused,
+        verbose_name=_("accused"),
+        on_delete=models.CASCADE,
+        related_name="custody_periods",
+    )
+    limit = models.ForeignKey(
+        DetentionLimit, verbose_name=_("legal limit that applies"), on_delete=models.PROTECT
+    )
+    started_at = models.DateTimeField(_("held since"))
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    extensions = models.PositiveSmallIntegerField(_("extensions ordered"), default=0)
+    order_reference = models.CharField(_("detention order"), max_length=120, blank=True)
+    place_held = models.CharField(_("where held"), max_length=200, blank=True)
+    # Derived from limit, start and extensions on every save (and when an admin
+    # edits a limit), so lists can filter "past or near the limit" with an index.
+    runs_out_at = models.DateTimeField(_("limit runs out"), editable=False)
+
+    objects = CustodyPeriodQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("custody period")
+        verbose_name_plural = _("custody periods")
+        ordering = ["-started_at", "pk"]
+        indexes = [models.Index(fields=["ended_at", "runs_out_at"], name="custody_open_runs_out")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="custody_ends_after_start",
+                violation_error_message=_("Custody cannot end before it starts."),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.accused} — {self.limit}"
+
+    def save(self, *args, **kwargs):
+        self.runs_out_at = self.limit.runs_out(self.started_at, self.extensions)
+        super().save(*args, **kwargs)
+
+    @property
+    def days_held(self) -> int:
+        end = self.ended_at or timezone.now()
+        return max((end - self.started_at).days, 0)
+
+    @property
+    def days_left(self) -> int:
+        return (timezone.localdate(self.runs_out_at) - timezone.localdate()).days
+
+    @property
+    def is_past_limit(self) -> bool:
+        return self.ended_at is None and self.runs_out_at < timezone.now()
+
+    @property
+    def is_near_limit(self) -> bool:
+        return (
+            self.ended_at is None
+            and not self.is_past_limit
+            and self.days_left <= settings.DETENTION_WARNING_DAYS
+        )

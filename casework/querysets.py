@@ -1,0 +1,161 @@
+"""Scope: the one place that decides what a user may see.
+
+Every view, filter, form choice list, export and report starts from
+``<Model>.objects.visible_to(user)``. See docs/permissions.md.
+"""
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+
+def _role(user) -> str | None:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return "admin"
+    return user.role
+
+
+class CaseQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        role = _role(user)
+        if role == "admin":
+            return self.all()
+        if role == "coordinator":
+            return self.filter(province__in=user.provinces.values("pk"))
+        if role == "caseworker":
+            # Their assigned cases, and the ones they opened until someone is assigned.
+            return self.filter(Q(caseworker=user) | Q(caseworker__isnull=True, opened_by=user))
+        return self.none()
+
+    def open(self):
+        from .models import OPEN_STATUSES
+
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def without_lawyer(self):
+        from .models import Representation
+
+        today = timezone.localdate()
+        current = Representation.objects.filter(accused__case=OuterRef("pk")).filter(
+            Q(until__isnull=True) | Q(until__gte=today)
+        )
+        return self.filter(~Exists(current))
+
+    def stale(self, days: int = 30):
+        return self.filter(updated_at__lt=timezone.now() - dt.timedelta(days=days))
+
+    def with_custody_near_limit(self, days: int | None = None):
+        from .models import CustodyPeriod
+
+        periods = (
+            CustodyPeriod.objects.open()
+            .near_or_past_limit(days)
+            .filter(accused__case=OuterRef("pk"))
+        )
+        return self.filter(Exists(periods))
+
+    def with_hearing_within(self, days: int):
+        from .models import Hearing
+
+        now = timezone.now()
+        upcoming = Hearing.objects.filter(
+            case=OuterRef("pk"),
+            scheduled_at__gte=now,
+            scheduled_at__lte=now + dt.timedelta(days=days),
+        ).exclude(status__in=["cancelled"])
+        return self.filter(Exists(upcoming))
+
+
+class _ThroughCaseQuerySet(models.QuerySet):
+    """Objects that belong to a case are visible exactly when their case is."""
+
+    case_path = "case"
+
+    def visible_to(self, user):
+        from .models import Case
+
+        role = _role(user)
+        if role == "admin":
+            return self.all()
+        if role is None:
+            return self.none()
+        return self.filter(**{f"{self.case_path}__in": Case.objects.visible_to(user).values("pk")})
+
+
+class HearingQuerySet(_ThroughCaseQuerySet):
+    def upcoming(self, days: int):
+        now = timezone.now()
+        return self.filter(
+            scheduled_at__gte=now, scheduled_at__lte=now + dt.timedelta(days=days)
+        ).exclude(status="cancelled")
+
+
+class EventQuerySet(_ThroughCaseQuerySet):
+    pass
+
+
+class BailRequestQuerySet(_ThroughCaseQuerySet):
+    def pending_longer_than(self, days: int):
+        return self.filter(
+            decision="pending", filed_on__lt=timezone.localdate() - dt.timedelta(days=days)
+        )
+
+
+class CustodyPeriodQuerySet(_ThroughCaseQuerySet):
+    case_path = "accused__case"
+
+    def open(self):
+        return self.filter(ended_at__isnull=True)
+
+    def past_limit(self):
+        return self.open().filter(runs_out_at__lt=timezone.now())
+
+    def near_or_past_limit(self, days: int | None = None):
+        days = settings.DETENTION_WARNING_DAYS if days is None else days
+        return self.open().filter(runs_out_at__lt=timezone.now() + dt.timedelta(days=days))
+
+
+class DetaineeQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        from .models import Accused, Case
+
+        role = _role(user)
+        if role == "admin":
+            return self.all()
+        if role is None:
+            return self.none()
+        accused = Accused.objects.filter(
+            case__in=Case.objects.visible_to(user).values("pk")
+        ).values("detainee")
+        return self.filter(pk__in=accused)
+
+    def search(self, text: str):
+        """Any part of any name or alias, in either script, case- and accent-insensitively."""
+        from .models import fold
+
+        terms = fold(text).split()
+        qs = self
+        for term in terms:
+            qs = qs.filter(search_text__contains=term)
+        return qs
+
+
+class LawyerQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Caseworkers see the lawyers of their own cases; coordinators and admins the directory."""
+        from .models import Case, Representation
+
+        role = _role(user)
+        if role in ("admin", "coordinator"):
+            return self.all()
+        if role is None:
+            return self.none()
+        representing = Representation.objects.filter(
+            accused__case__in=Case.objects.visible_to(user).values("pk")
+        ).values("lawyer")
+        return self.filter(pk__in=representing)

@@ -1,0 +1,90 @@
+"""Personas, set up once per test: an admin, a coordinator for Battambang (KH-2)
+and Kampong Thom (KH-6), two caseworkers each with their own case, and a case
+in Phnom Penh (KH-12), outside the coordinator's provinces."""
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role
+
+from . import factories as f
+
+
+@pytest.fixture
+def admin_user(db):
+    return f.make_user("admin", role=Role.ADMIN)
+
+
+@pytest.fixture
+def coordinator(db):
+    return f.make_user("coordinator", role=Role.COORDINATOR, provinces=["KH-2", "KH-6"])
+
+
+@pytest.fixture
+def caseworker(db):
+    return f.make_user("caseworker", role=Role.CASEWORKER, provinces=["KH-2"])
+
+
+@pytest.fixture
+def caseworker2(db):
+    return f.make_user("caseworker2", role=Role.CASEWORKER, provinces=["KH-2"])
+
+
+@pytest.fixture
+def own_case(caseworker):
+    """Battambang case assigned to `caseworker`, one accused in pre-trial detention."""
+    case = f.make_case("KH-2", caseworker=caseworker, reference="BTB-0001")
+    accused = f.add_accused(
+        case,
+        f.make_detainee(
+            "Sokha Vannak", name_khmer="សុខា វណ្ណៈ", family_contact="Sister, 012 000 111"
+        ),
+        custody_status="pretrial_detention",
+    )
+    f.hold(accused, days_ago=40)
+    f.make_hearing(case, days_from_now=5)
+    return case
+
+
+@pytest.fixture
+def other_case(caseworker2):
+    """Battambang case assigned to `caseworker2`: same province, other caseworker."""
+    case = f.make_case("KH-2", caseworker=caseworker2, reference="BTB-0002")
+    f.add_accused(case, f.make_detainee("Dara Phirun", name_khmer="ដារា ភិរុណ"))
+    f.make_hearing(case, days_from_now=2)
+    return case
+
+
+@pytest.fixture
+def far_case(db):
+    """Phnom Penh case: outside the coordinator's provinces and both caseworkers'."""
+    case = f.make_case("KH-12", reference="PNH-0001")
+    f.add_accused(case, f.make_detainee("Chanthy Kosal", name_khmer="ចន្ធី កុសល"))
+    f.make_hearing(case, days_from_now=4)
+    return case
+
+
+def _client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def admin_client_(admin_user):
+    return _client_for(admin_user)
+
+
+@pytest.fixture
+def coordinator_client(coordinator):
+    return _client_for(coordinator)
+
+
+@pytest.fixture
+def caseworker_client(caseworker):
+    return _client_for(caseworker)
+
+
+@pytest.fixture
+def caseworker2_client(caseworker2):
+    return _client_for(caseworker2)

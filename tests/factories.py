@@ -1,0 +1,95 @@
+"""Small builders for test data. Every person here is fictional."""
+
+import datetime as dt
+import itertools
+
+from django.utils import timezone
+
+from accounts.models import Role, User
+from casework.models import (
+    Accused,
+    BailRequest,
+    Case,
+    Court,
+    CustodyPeriod,
+    Detainee,
+    DetentionLimit,
+    Event,
+    Hearing,
+    Lawyer,
+    Province,
+    Representation,
+)
+
+_counter = itertools.count(1)
+
+
+def province(code: str) -> Province:
+    return Province.objects.get(code=code)
+
+
+def court_of(code: str) -> Court:
+    return Court.objects.get(province__code=code, level="first_instance")
+
+
+def make_user(username: str, role: str = Role.CASEWORKER, provinces=(), **extra) -> User:
+    user = User.objects.create_user(
+        username=username, password="a-long-test-password", role=role, **extra
+    )
+    if provinces:
+        user.provinces.set(Province.objects.filter(code__in=provinces))
+    return user
+
+
+def make_detainee(name: str = "", **fields) -> Detainee:
+    n = next(_counter)
+    fields.setdefault("name_latin", name or f"Test Person {n}")
+    return Detainee.objects.create(**fields)
+
+
+def make_case(province_code: str = "KH-2", caseworker=None, accused=(), **fields) -> Case:
+    n = next(_counter)
+    fields.setdefault("reference", f"T-{n:05d}")
+    fields.setdefault("court", court_of(province_code))
+    case = Case.objects.create(province=province(province_code), caseworker=caseworker, **fields)
+    for person in accused:
+        Accused.objects.create(case=case, detainee=person)
+    return case
+
+
+def add_accused(case: Case, detainee=None, **fields) -> Accused:
+    return Accused.objects.create(case=case, detainee=detainee or make_detainee(), **fields)
+
+
+def make_hearing(case: Case, days_from_now: int = 3, **fields) -> Hearing:
+    fields.setdefault("kind", Hearing.Kind.TRIAL)
+    fields.setdefault("court", case.court)
+    fields.setdefault("scheduled_at", timezone.now() + dt.timedelta(days=days_from_now))
+    return Hearing.objects.create(case=case, **fields)
+
+
+def make_bail(accused: Accused, **fields) -> BailRequest:
+    fields.setdefault("court", accused.case.court)
+    fields.setdefault("filed_on", timezone.localdate() - dt.timedelta(days=10))
+    return BailRequest.objects.create(accused=accused, **fields)
+
+
+def make_lawyer(name: str = "", **fields) -> Lawyer:
+    n = next(_counter)
+    return Lawyer.objects.create(name=name or f"Lawyer {n}", **fields)
+
+
+def represent(lawyer: Lawyer, accused: Accused, **fields) -> Representation:
+    return Representation.objects.create(lawyer=lawyer, accused=accused, **fields)
+
+
+def hold(accused: Accused, limit_code: str = "pretrial-felony", days_ago: int = 30, **fields):
+    fields.setdefault("started_at", timezone.now() - dt.timedelta(days=days_ago))
+    return CustodyPeriod.objects.create(
+        accused=accused, limit=DetentionLimit.objects.get(code=limit_code), **fields
+    )
+
+
+def make_event(case: Case, kind: str = Event.Kind.ARRESTED, **fields) -> Event:
+    fields.setdefault("occurred_on", timezone.localdate())
+    return Event.objects.create(case=case, kind=kind, **fields)
