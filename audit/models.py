@@ -98,6 +98,13 @@ class AuditEntry(AbstractLogEntry):
         # inside the lock taken in save(): the last hash cannot change under us.
         if self.timestamp is None:
             self.timestamp = timezone.now()
+        if self.actor_id is None:
+            from .context import current_actor
+
+            actor = current_actor()
+            if actor is not None and actor.pk is not None:
+                self.actor = actor
+                self.actor_email = actor.email or None
         last = (
             type(self)
             .objects.using(using)

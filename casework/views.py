@@ -1,8 +1,40 @@
+"""Pages. Each view fetches through casework.access (404 outside scope) and
+writes through casework.services (one function per action, audited)."""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.http import JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_safe
+
+from audit.log import record_view
+
+from . import access, selectors, services
+from .filters import CaseFilter, DetaineeFilter, HearingFilter
+from .forms import (
+    AssignForm,
+    BailDecisionForm,
+    BailRequestForm,
+    CaseForm,
+    DetaineeForm,
+    EventForm,
+    HearingForm,
+    NewPersonForm,
+    OpenCaseExtrasForm,
+    RepresentationForm,
+    StatusForm,
+    likely_duplicates,
+)
+from .models import Accused, BailRequest, Case, Detainee, Hearing, Lawyer, Representation
+
+PAGE_SIZE = 50
 
 
 @login_not_required
@@ -17,8 +49,599 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
+def _page(request, queryset):
+    paginator = Paginator(queryset, PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def _querystring_without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def _conflict(form, exc):
+    """Keep what the user typed; let the next save go against the version now stored."""
+    form.data = form.data.copy()
+    form.data["version"] = exc.current.version
+    return exc
+
+
+def _filtered(request, filterset):
+    """The filtered rows, or none with the form's errors when a value is not understood."""
+    if filterset.is_valid():
+        return filterset.qs, False
+    return filterset.queryset.none(), True
+
+
+# --- Dashboard ------------------------------------------------------------
+
+
+@require_safe
 def dashboard(request):
-    return render(request, "casework/dashboard.html")
+    user = request.user
+    if access.is_admin(user) or access.is_coordinator(user):
+        return _coordinator_dashboard(request)
+    return _caseworker_dashboard(request)
+
+
+def _caseworker_dashboard(request):
+    user = request.user
+    mine = selectors.case_list_queryset(user).filter(caseworker=user).open()
+    stale = Case.objects.visible_to(user).open().stale(30).select_related("province")
+    pending_bail = (
+        BailRequest.objects.visible_to(user)
+        .pending_longer_than(5)
+        .select_related("accused__detainee", "case", "court")
+    )
+    context = {
+        "my_cases": mine.order_by("-updated_at")[:20],
+        "my_cases_count": mine.count(),
+        "hearings": selectors.upcoming_hearings(user, 14)[:50],
+        "near_limit": selectors.near_limit_periods(user)[:50],
+        "pending_bail": pending_bail[:50],
+        "stale_cases": stale.order_by("updated_at")[:20],
+    }
+    return render(request, "casework/dashboard_caseworker.html", context)
+
+
+def _coordinator_dashboard(request):
+    user = request.user
+    scoped = Case.objects.visible_to(user).open()
+    hearings = list(selectors.upcoming_hearings(user, 7)[:200])
+    by_province = {}
+    for hearing in hearings:
+        by_province.setdefault(hearing.case.province, []).append(hearing)
+    context = {
+        "caseload": list(selectors.caseload(user)),
+        "unassigned": scoped.filter(caseworker__isnull=True).select_related("province")[:20],
+        "unassigned_count": scoped.filter(caseworker__isnull=True).count(),
+        "no_lawyer": scoped.without_lawyer().select_related("province", "caseworker")[:20],
+        "no_lawyer_count": scoped.without_lawyer().count(),
+        "hearings_by_province": sorted(by_province.items(), key=lambda kv: kv[0].name_en),
+        "near_limit": selectors.near_limit_periods(user)[:50],
+    }
+    return render(request, "casework/dashboard_coordinator.html", context)
+
+
+# --- Cases ----------------------------------------------------------------
+
+
+@require_safe
+def case_list(request):
+    filterset = CaseFilter(
+        request.GET or None,
+        queryset=selectors.case_list_queryset(request.user),
+        user=request.user,
+    )
+    rows, invalid = _filtered(request, filterset)
+    page = _page(request, rows)
+    return render(
+        request,
+        "casework/case_list.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "invalid": invalid,
+            "querystring": _querystring_without_page(request),
+            "filtered": bool(request.GET.dict().keys() - {"page", "sort"}),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def case_new(request):
+    user = request.user
+    form = CaseForm(request.POST or None, user=user, prefix="case")
+    person_form = NewPersonForm(request.POST or None)
+    extras = OpenCaseExtrasForm(request.POST or None, user=user, prefix="extra")
+    duplicates = []
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and person_form.is_valid()
+        and extras.is_valid()
+    ):
+        existing = list(extras.cleaned_data["existing"])
+        new_person = person_form.instance if person_form.has_person() else None
+        if new_person is not None and not new_person.name_latin:
+            person_form.add_error("name_latin", _("Give the name in Latin script as well."))
+        elif not existing and new_person is None:
+            extras.add_error("existing", _("Choose a person on file or enter a new person."))
+        else:
+            if new_person is not None and not extras.cleaned_data["confirm_new"]:
+                duplicates = list(likely_duplicates(user, new_person))
+            if not duplicates:
+                case = services.case_open(
+                    actor=user,
+                    case=form.instance,
+                    charges=form.cleaned_data["charges"],
+                    detainees=existing,
+                    new_detainee=new_person,
+                    custody_status=extras.cleaned_data["custody_status"],
+                )
+                messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
+                return redirect(case)
+    return render(
+        request,
+        "casework/case_new.html",
+        {
+            "form": form,
+            "person_form": person_form,
+            "extras": extras,
+            "duplicates": duplicates,
+        },
+    )
+
+
+@require_safe
+def case_detail(request, pk):
+    user = request.user
+    case = access.get_case_for(user, pk, queryset=selectors.case_detail_queryset())
+    record_view(request, case)
+    accused = list(selectors.accused_with_clocks(case))
+    next_hearing = (
+        Hearing.objects.filter(case=case, scheduled_at__gte=timezone.now())
+        .exclude(status=Hearing.Status.CANCELLED)
+        .select_related("court")
+        .order_by("scheduled_at")
+        .first()
+    )
+    history = selectors.case_history(case) if access.can_see_history(user) else None
+    return render(
+        request,
+        "casework/case_detail.html",
+        {
+            "case": case,
+            "accused": accused,
+            "charges": list(case.charges.all()),
+            "next_hearing": next_hearing,
+            "timeline": selectors.timeline(case),
+            "history": history,
+            "can_assign": access.can_assign(user),
+            "status_form": StatusForm(initial={"status": case.status, "version": case.version}),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def case_edit(request, pk):
+    user = request.user
+    case = access.get_case_for(user, pk)
+    form = CaseForm(request.POST or None, instance=case, user=user)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.case_update(
+                actor=user,
+                case=form.instance,
+                expected_version=form.expected_version,
+                charges=form.cleaned_data["charges"],
+            )
+        except services.ConflictError as exc:
+            conflict = _conflict(form, exc)
+        else:
+            messages.success(request, _("Case saved."))
+            return redirect(case)
+    return render(
+        request,
+        "casework/form.html",
+        {
+            "form": form,
+            "case": case,
+            "conflict": conflict,
+            "title": _("Edit case %(ref)s") % {"ref": case.reference},
+        },
+    )
+
+
+@require_http_methods(["POST"])
+def case_status(request, pk):
+    user = request.user
+    case = access.get_case_for(user, pk)
+    form = StatusForm(request.POST)
+    if form.is_valid():
+        try:
+            services.case_change_status(
+                actor=user,
+                case=case,
+                status=form.cleaned_data["status"],
+                occurred_on=form.cleaned_data["occurred_on"],
+                note=form.cleaned_data["note"],
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except services.ConflictError:
+            messages.error(
+                request,
+                _(
+                    "Someone else changed this case meanwhile. The status was "
+                    "not changed; check the case and try again."
+                ),
+            )
+        else:
+            messages.success(request, _("Status changed."))
+    else:
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+    return redirect(case)
+
+
+@require_http_methods(["GET", "POST"])
+def case_assign(request, pk):
+    user = request.user
+    case = access.get_case_for(user, pk)
+    if not access.can_assign(user):
+        raise PermissionDenied
+    form = AssignForm(
+        request.POST or None, user=user, case=case, initial={"caseworker": case.caseworker_id}
+    )
+    if request.method == "POST" and form.is_valid():
+        services.case_assign(actor=user, case=case, caseworker=form.cleaned_data["caseworker"])
+        messages.success(request, _("Case reassigned."))
+        return redirect(case)
+    return render(
+        request,
+        "casework/form.html",
+        {
+            "form": form,
+            "case": case,
+            "title": _("Assign a caseworker to %(ref)s") % {"ref": case.reference},
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def hearing_new(request, pk):
+    user = request.user
+    case = access.get_case_for(user, pk)
+    form = HearingForm(request.POST or None, user=user, case=case)
+    form.instance.case = case
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.hearing_record(actor=user, hearing=form.instance)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Hearing saved."))
+            return redirect(case)
+    return render(
+        request,
+        "casework/form.html",
+        {
+            "form": form,
+            "case": case,
+            "title": _("Log a hearing"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def hearing_edit(request, pk):
+    user = request.user
+    hearing = access.get_hearing_for(user, pk)
+    case = hearing.case
+    form = HearingForm(request.POST or None, instance=hearing, user=user, case=case)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.hearing_update(
+                actor=user, hearing=form.instance, expected_version=form.expected_version
+            )
+        except services.ConflictError as exc:
+            conflict = _conflict(form, exc)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Hearing saved."))
+            return redirect(case)
+    return render(
+        request,
+        "casework/form.html",
+        {
+            "form": form,
+            "case": case,
+            "conflict": conflict,
+            "title": _("Hearing"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def bail_new(request, pk):
+    user = request.user
+    case = access.get_case_for(user, pk)
+    form = BailRequestForm(request.POST or None, user=user, case=case)
+    if request.method == "POST" and form.is_valid():
+        services.bail_file(actor=user, bail=form.instance)
+        messages.success(request, _("Bail request recorded."))
+        return redirect(case)
+    return render(
+        request,
+        "casework/form.html",
+        {
+            "form": form,
+            "case": case,
+            "title": _("File a bail request"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def bail_decide(request, pk):
+    user = request.user
+    bail = access.get_bail_request_for(user, pk)
+    form = BailDecisionForm(request.POST or None, instance=bail)
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.bail_decide(
+                actor=user, bail=form.instance, expected_version=form.expected_version
+            )
+        except services.ConflictError as exc:
+            conflict = _conflict(form, exc)
+        else:
+            messages.success(request, _("Decision recorded."))
+            return redirect(bail.case)
+    return render(
+        request,
+        "casework/form.html",
+        {
+            "form": form,
+            "case": bail.case,
+            "conflict": conflict,
+            "title": _("Bail decision for %(name)s") % {"name": bail.accused.detainee.name_latin},
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def event_new(request, pk):
+    user = request.user
+    case = access.get_case_for(user, pk)
+    form = EventForm(request.POST or None, case=case)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.event_record(
+                actor=user,
+                event=form.instance,
+                limit=form.cleaned_data.get("limit"),
+                place_held=form.cleaned_data.get("place_held", ""),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Event recorded."))
+            return redirect(case)
+    return render(
+        request,
+        "casework/form.html",
+        {
+            "form": form,
+            "case": case,
+            "title": _("Record a custody or case event"),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def lawyer_assign(request, pk):
+    user = request.user
+    case = access.get_case_for(user, pk)
+    form = RepresentationForm(request.POST or None, user=user, case=case)
+    if request.method == "POST" and form.is_valid():
+        representation = Representation(
+            lawyer=form.build_lawyer(),
+            accused=form.cleaned_data["accused"],
+            since=form.cleaned_data["since"],
+        )
+        try:
+            services.lawyer_assign(actor=user, representation=representation)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, _("Lawyer assigned."))
+            return redirect(case)
+    return render(
+        request,
+        "casework/form.html",
+        {
+            "form": form,
+            "case": case,
+            "title": _("Assign a lawyer"),
+        },
+    )
+
+
+# --- People ---------------------------------------------------------------
+
+
+@require_safe
+def detainee_list(request):
+    case_count = (
+        Accused.objects.filter(detainee=OuterRef("pk"))
+        .order_by()
+        .values("detainee")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    queryset = (
+        Detainee.objects.visible_to(request.user)
+        .select_related("home_province")
+        .annotate(case_count=Coalesce(Subquery(case_count), 0))
+        .order_by("name_latin", "pk")
+    )
+    filterset = DetaineeFilter(request.GET or None, queryset=queryset, user=request.user)
+    rows, invalid = _filtered(request, filterset)
+    return render(
+        request,
+        "casework/detainee_list.html",
+        {
+            "filter": filterset,
+            "page": _page(request, rows),
+            "invalid": invalid,
+            "querystring": _querystring_without_page(request),
+            "filtered": bool(request.GET.dict().keys() - {"page", "sort"}),
+        },
+    )
+
+
+@require_safe
+def detainee_detail(request, pk):
+    user = request.user
+    detainee = access.get_detainee_for(
+        user, pk, queryset=Detainee.objects.select_related("home_province")
+    )
+    record_view(request, detainee)
+    visible_cases = Case.objects.visible_to(user).values("pk")
+    accusations = (
+        detainee.accusations.filter(case__in=visible_cases)
+        .select_related("case__province", "case__court")
+        .prefetch_related("custody_periods__limit", "case__charges")
+        .order_by("-case__opened_on")
+    )
+    hearings = (
+        Hearing.objects.filter(case__in=visible_cases, case__accused__detainee=detainee)
+        .select_related("case", "court")
+        .order_by("-scheduled_at")
+    )
+    bail = BailRequest.objects.filter(
+        case__in=visible_cases, accused__detainee=detainee
+    ).select_related("case", "court", "filed_by")
+    return render(
+        request,
+        "casework/detainee_detail.html",
+        {
+            "detainee": detainee,
+            "accusations": accusations,
+            "hearings": hearings,
+            "bail_requests": bail,
+            "show_sensitive": access.can_see_sensitive(user, detainee),
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def detainee_edit(request, pk):
+    user = request.user
+    detainee = access.get_detainee_for(user, pk)
+    form = DetaineeForm(
+        request.POST or None,
+        instance=detainee,
+        show_sensitive=access.can_see_sensitive(user, detainee),
+    )
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.detainee_update(
+                actor=user, detainee=form.instance, expected_version=form.expected_version
+            )
+        except services.ConflictError as exc:
+            conflict = _conflict(form, exc)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect(detainee)
+    return render(
+        request,
+        "casework/form.html",
+        {
+            "form": form,
+            "conflict": conflict,
+            "title": _("Edit %(name)s") % {"name": detainee.name_latin},
+        },
+    )
+
+
+# --- Lawyers and hearings -------------------------------------------------
+
+
+@require_safe
+def lawyer_list(request):
+    user = request.user
+    visible_cases = Case.objects.visible_to(user).values("pk")
+    reps = Representation.objects.filter(lawyer=OuterRef("pk"), accused__case__in=visible_cases)
+    lawyers = (
+        Lawyer.objects.visible_to(user)
+        .annotate(
+            case_count=Count(
+                "representations__accused__case",
+                filter=Q(representations__accused__case__in=visible_cases),
+                distinct=True,
+            ),
+            active=Exists(reps.filter(until__isnull=True)),
+        )
+        .order_by("name", "pk")
+    )
+    q = request.GET.get("q", "").strip()
+    if q:
+        lawyers = lawyers.filter(
+            Q(name__icontains=q)
+            | Q(name_khmer__icontains=q)
+            | Q(organisation__icontains=q)
+            | Q(bar_number__icontains=q)
+        )
+    return render(
+        request,
+        "casework/lawyer_list.html",
+        {
+            "page": _page(request, lawyers),
+            "q": q,
+            "querystring": _querystring_without_page(request),
+        },
+    )
+
+
+@require_safe
+def hearing_agenda(request):
+    user = request.user
+    today = timezone.localdate()
+    queryset = (
+        Hearing.objects.visible_to(user)
+        .select_related("case__province", "case__caseworker", "court", "lawyer")
+        .order_by("scheduled_at", "pk")
+    )
+    data = request.GET.copy()
+    if not data.get("date_after") and not data.get("date_before"):
+        data["date_after"] = today.isoformat()
+    filterset = HearingFilter(data, queryset=queryset, user=user)
+    rows, invalid = _filtered(request, filterset)
+    page = _page(request, rows)
+    days = {}
+    for hearing in page:
+        days.setdefault(timezone.localtime(hearing.scheduled_at).date(), []).append(hearing)
+    return render(
+        request,
+        "casework/hearing_agenda.html",
+        {
+            "filter": filterset,
+            "page": page,
+            "days": sorted(days.items()),
+            "invalid": invalid,
+            "querystring": _querystring_without_page(request),
+        },
+    )
+
+
+# --- Errors ---------------------------------------------------------------
 
 
 def error_403(request, exception=None):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", casework_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("audit/", include("audit.urls")),
     path("", include("casework.urls")),
 ]
 

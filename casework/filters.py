@@ -1,0 +1,229 @@
+"""List filters. Every FilterSet is fed a queryset already scoped to the user,
+and its choice lists are scoped too: a filter cannot reveal what a list hides."""
+
+import django_filters as df
+from django import forms
+from django.db.models import Exists, OuterRef, Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Role, User
+
+from .models import (
+    Accused,
+    Case,
+    CaseStatus,
+    Charge,
+    Court,
+    CustodyStatus,
+    Detainee,
+    Hearing,
+    Lawyer,
+    Province,
+    Representation,
+    Sex,
+    fold,
+)
+
+LIMIT_CHOICES = [
+    ("near", _("Past or within 14 days of the legal limit")),
+    ("past", _("Past the legal limit")),
+]
+
+
+def name_match(prefix: str, text: str) -> Q:
+    """Every word of ``text`` appears in the person's folded names and aliases."""
+    condition = Q()
+    for term in fold(text).split():
+        condition &= Q(**{f"{prefix}search_text__contains": term})
+    return condition
+
+
+class ProvinceFilter(df.ModelChoiceFilter):
+    """`?province=KH-2`: provinces are addressed by their ISO code."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("queryset", Province.objects.all())
+        kwargs.setdefault("to_field_name", "code")
+        kwargs.setdefault("label", _("Province"))
+        super().__init__(*args, **kwargs)
+
+
+class ScopedFilterSet(df.FilterSet):
+    def __init__(self, data=None, queryset=None, *, user, **kwargs):
+        self.user = user
+        super().__init__(data, queryset, **kwargs)
+        for field in self.form.fields.values():
+            widget = field.widget
+            css = (
+                "form-select form-select-sm"
+                if isinstance(widget, forms.Select)
+                else ("form-control form-control-sm")
+            )
+            widget.attrs.setdefault("class", css)
+
+
+class CaseFilter(ScopedFilterSet):
+    q = df.CharFilter(method="filter_q", label=_("Search"))
+    province = ProvinceFilter(field_name="province")
+    status = df.MultipleChoiceFilter(choices=CaseStatus.choices, label=_("Case status"))
+    custody = df.ChoiceFilter(
+        choices=CustodyStatus.choices, method="filter_custody", label=_("Custody status")
+    )
+    court = df.ModelChoiceFilter(queryset=Court.objects.all(), label=_("Court"))
+    charge = df.ModelChoiceFilter(
+        field_name="charges", queryset=Charge.objects.all(), label=_("Charge")
+    )
+    caseworker = df.ModelChoiceFilter(
+        queryset=User.objects.none(),
+        method="filter_caseworker",
+        label=_("Caseworker"),
+        null_label=_("Unassigned"),
+    )
+    lawyer = df.ModelChoiceFilter(
+        queryset=Lawyer.objects.none(), method="filter_lawyer", label=_("Lawyer")
+    )
+    opened = df.DateFromToRangeFilter(
+        field_name="opened_on",
+        label=_("Opened between"),
+        widget=df.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+    limit = df.ChoiceFilter(
+        choices=LIMIT_CHOICES, method="filter_limit", label=_("Detention limit")
+    )
+    no_lawyer = df.BooleanFilter(
+        method="filter_no_lawyer",
+        label=_("No lawyer"),
+        widget=forms.CheckboxInput,
+    )
+    hearing_within = df.NumberFilter(
+        method="filter_hearing_within",
+        label=_("Hearing within (days)"),
+        min_value=0,
+        max_value=366,
+    )
+    sort = df.OrderingFilter(
+        fields=(
+            ("reference", "reference"),
+            ("opened_on", "opened"),
+            ("status", "status"),
+            ("province__name_en", "province"),
+            ("updated_at", "updated"),
+        ),
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Case
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.filters["caseworker"].queryset = caseworkers_visible_to(self.user)
+        self.form.fields["caseworker"].queryset = caseworkers_visible_to(self.user)
+        self.form.fields["lawyer"].queryset = Lawyer.objects.visible_to(self.user)
+        self.form.fields["opened"].widget.attrs["class"] = "form-control form-control-sm"
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        people = Accused.objects.filter(name_match("detainee__", value), case=OuterRef("pk"))
+        return queryset.filter(
+            Exists(people) | Q(reference__icontains=value) | Q(court_case_number__icontains=value)
+        )
+
+    def filter_custody(self, queryset, name, value):
+        return queryset.filter(
+            Exists(Accused.objects.filter(case=OuterRef("pk"), custody_status=value))
+        )
+
+    def filter_caseworker(self, queryset, name, value):
+        if value is None:
+            return queryset
+        return queryset.filter(caseworker=value)
+
+    def filter_lawyer(self, queryset, name, value):
+        return queryset.filter(
+            Exists(Representation.objects.filter(accused__case=OuterRef("pk"), lawyer=value))
+        )
+
+    def filter_limit(self, queryset, name, value):
+        if value == "past":
+            return queryset.with_custody_near_limit(days=0)
+        return queryset.with_custody_near_limit()
+
+    def filter_no_lawyer(self, queryset, name, value):
+        return queryset.without_lawyer() if value else queryset
+
+    def filter_hearing_within(self, queryset, name, value):
+        return queryset.with_hearing_within(int(value))
+
+
+def caseworkers_visible_to(user):
+    qs = User.objects.filter(role=Role.CASEWORKER, is_active=True)
+    if user.is_admin:
+        return qs
+    if user.is_coordinator:
+        return qs.filter(provinces__in=user.provinces.values("pk")).distinct()
+    return qs.filter(pk=user.pk)
+
+
+class DetaineeFilter(ScopedFilterSet):
+    q = df.CharFilter(method="filter_q", label=_("Search"))
+    province = ProvinceFilter(field_name="home_province", label=_("Home province"))
+    custody = df.ChoiceFilter(
+        choices=CustodyStatus.choices, method="filter_custody", label=_("Custody status")
+    )
+    sex = df.ChoiceFilter(choices=Sex.choices, label=_("Sex"))
+    sort = df.OrderingFilter(
+        fields=(("name_latin", "name"), ("birth_year", "born"), ("created_at", "added")),
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Detainee
+        fields = []
+
+    def filter_q(self, queryset, name, value):
+        return queryset.filter(name_match("", value)) if value.strip() else queryset
+
+    def filter_custody(self, queryset, name, value):
+        return queryset.filter(
+            Exists(Accused.objects.filter(detainee=OuterRef("pk"), custody_status=value))
+        )
+
+
+class HearingFilter(ScopedFilterSet):
+    province = ProvinceFilter(field_name="case__province")
+    court = df.ModelChoiceFilter(queryset=Court.objects.all(), label=_("Court"))
+    kind = df.ChoiceFilter(choices=Hearing.Kind.choices, label=_("Kind"))
+    status = df.ChoiceFilter(choices=Hearing.Status.choices, label=_("Status"))
+    date = df.DateFromToRangeFilter(
+        field_name="scheduled_at__date",
+        label=_("Between"),
+        widget=df.widgets.DateRangeWidget(attrs={"type": "date"}),
+    )
+    caseworker = df.ModelChoiceFilter(
+        queryset=User.objects.none(), field_name="case__caseworker", label=_("Caseworker")
+    )
+    no_lawyer = df.BooleanFilter(
+        field_name="lawyer",
+        lookup_expr="isnull",
+        label=_("No lawyer present"),
+        widget=forms.CheckboxInput,
+    )
+
+    class Meta:
+        model = Hearing
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.form.fields["caseworker"].queryset = caseworkers_visible_to(self.user)
+        self.form.fields["date"].widget.attrs["class"] = "form-control form-control-sm"
+
+    def filter_queryset(self, queryset):
+        # An unticked box means "any", not "only hearings with a lawyer".
+        if not self.form.cleaned_data.get("no_lawyer"):
+            self.form.cleaned_data["no_lawyer"] = None
+        return super().filter_queryset(queryset)

@@ -1,0 +1,170 @@
+"""Reads that pages share: list querysets, the timeline, dashboard figures.
+
+All of them start from ``visible_to(user)``.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.utils import timezone
+
+from .models import (
+    Accused,
+    BailRequest,
+    Case,
+    CustodyPeriod,
+    Event,
+    Hearing,
+    Representation,
+)
+
+
+def case_list_queryset(user):
+    now = timezone.now()
+    return (
+        Case.objects.visible_to(user)
+        .select_related("province", "caseworker")
+        .annotate(
+            next_hearing=Subquery(
+                Hearing.objects.filter(case=OuterRef("pk"), scheduled_at__gte=now)
+                .exclude(status=Hearing.Status.CANCELLED)
+                .order_by("scheduled_at")
+                .values("scheduled_at")[:1]
+            ),
+            flagged=Exists(
+                CustodyPeriod.objects.near_or_past_limit().filter(accused__case=OuterRef("pk"))
+            ),
+        )
+        .prefetch_related(
+            Prefetch("accused", queryset=Accused.objects.select_related("detainee").order_by("pk"))
+        )
+        .order_by("-opened_on", "-pk")
+    )
+
+
+def case_detail_queryset():
+    return Case.objects.select_related("province", "court", "caseworker", "opened_by")
+
+
+@dataclass
+class TimelineItem:
+    day: dt.date
+    moment: dt.datetime | None
+    kind: str  # "event", "hearing", "bail", "status"
+    obj: object
+
+    @property
+    def sort_key(self):
+        moment = self.moment or timezone.make_aware(dt.datetime.combine(self.day, dt.time.min))
+        return (moment, self.kind)
+
+
+def timeline(case: Case) -> list[TimelineItem]:
+    """Events, hearings, bail requests and status changes in one chronological list.
+
+    Three queries whatever the length of the case's history.
+    """
+    items = []
+    events = Event.objects.filter(case=case).select_related("accused__detainee", "recorded_by")
+    for event in events:
+        kind = "status" if event.kind == Event.Kind.STATUS_CHANGED else "event"
+        items.append(TimelineItem(event.occurred_on, None, kind, event))
+    hearings = Hearing.objects.filter(case=case).select_related("court", "lawyer", "monitor")
+    for hearing in hearings:
+        local = timezone.localtime(hearing.scheduled_at)
+        items.append(TimelineItem(local.date(), hearing.scheduled_at, "hearing", hearing))
+    bails = BailRequest.objects.filter(case=case).select_related(
+        "accused__detainee", "court", "filed_by"
+    )
+    for bail in bails:
+        items.append(TimelineItem(bail.filed_on, None, "bail", bail))
+    items.sort(key=lambda item: item.sort_key)
+    return items
+
+
+def accused_with_clocks(case: Case):
+    open_periods = CustodyPeriod.objects.filter(ended_at__isnull=True).select_related("limit")
+    current_reps = Representation.objects.filter(
+        Q(until__isnull=True) | Q(until__gte=timezone.localdate())
+    ).select_related("lawyer")
+    return (
+        case.accused.select_related("detainee")
+        .prefetch_related(
+            Prefetch("custody_periods", queryset=open_periods, to_attr="open_periods"),
+            Prefetch("representations", queryset=current_reps, to_attr="current_reps"),
+        )
+        .order_by("pk")
+    )
+
+
+def near_limit_periods(user, days=None):
+    return (
+        CustodyPeriod.objects.visible_to(user)
+        .near_or_past_limit(days)
+        .select_related("accused__detainee", "accused__case__province", "limit")
+        .order_by("runs_out_at")
+    )
+
+
+def caseload(user):
+    """Open cases per caseworker, in the user's scope."""
+    return (
+        Case.objects.visible_to(user)
+        .open()
+        .values(
+            "caseworker__id",
+            "caseworker__username",
+            "caseworker__first_name",
+            "caseworker__last_name",
+        )
+        .annotate(
+            cases=Count("id"),
+            flagged=Count(
+                "id",
+                filter=Q(
+                    Exists(
+                        CustodyPeriod.objects.near_or_past_limit().filter(
+                            accused__case=OuterRef("pk")
+                        )
+                    )
+                ),
+            ),
+        )
+        .order_by("-cases")
+    )
+
+
+def upcoming_hearings(user, days: int):
+    return (
+        Hearing.objects.visible_to(user)
+        .upcoming(days)
+        .select_related("case__province", "case__caseworker", "court", "lawyer")
+        .order_by("scheduled_at")
+    )
+
+
+def case_history(case: Case, limit: int = 100):
+    """Audit entries about the case and the rows that belong to it, newest first."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from audit.models import AuditEntry
+
+    related = {
+        Case: [case.pk],
+        Accused: list(case.accused.values_list("pk", flat=True)),
+        Hearing: list(case.hearings.values_list("pk", flat=True)),
+        BailRequest: list(case.bail_requests.values_list("pk", flat=True)),
+        Event: list(case.events.values_list("pk", flat=True)),
+    }
+    condition = Q()
+    for model, pks in related.items():
+        if pks:
+            content_type = ContentType.objects.get_for_model(model)
+            condition |= Q(content_type=content_type, object_id__in=pks)
+    return (
+        AuditEntry.objects.filter(condition)
+        .exclude(event="view")
+        .select_related("actor", "content_type")
+        .order_by("-id")[:limit]
+    )

@@ -1,0 +1,56 @@
+from django import template
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def sort_url(context, key: str) -> str:
+    """The current URL with ``sort`` set to ``key`` (or ``-key`` when already sorted by it)."""
+    params = context["request"].GET.copy()
+    params.pop("page", None)
+    current = params.get("sort", "")
+    params["sort"] = f"-{key}" if current == key else key
+    return "?" + params.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, number) -> str:
+    params = context["request"].GET.copy()
+    params["page"] = number
+    return "?" + params.urlencode()
+
+
+@register.simple_tag
+def clock_badge(period):
+    """Days held, the limit, and a flag when the limit is near or past."""
+    if period.is_past_limit:
+        return format_html('<span class="badge badge-past">{}</span>', _("Past the legal limit"))
+    if period.is_near_limit:
+        return format_html(
+            '<span class="badge badge-near">{}</span>',
+            _("%(days)s days left") % {"days": period.days_left},
+        )
+    return ""
+
+
+@register.filter
+def people(case) -> str:
+    return ", ".join(a.detainee.name_latin for a in case.accused.all())
+
+
+@register.filter
+def audit_changes(entry) -> list[str]:
+    """An audit entry's changes as "field: before → after" lines."""
+    lines = []
+    for field, change in (entry.changes or {}).items():
+        if isinstance(
+            change, dict
+        ):  # many-to-many: {"type": "m2m", "operation": ..., "objects": [...]}
+            objects = ", ".join(str(o) for o in change.get("objects", []))
+            lines.append(f"{field}: {change.get('operation', '')} {objects}")
+        elif isinstance(change, list | tuple) and len(change) == 2:
+            before, after = ("—" if v in (None, "", "None") else v for v in change)
+            lines.append(f"{field}: {before} → {after}")
+    return lines
