@@ -69,7 +69,7 @@ def _conflict(form, exc):
 
 def _filtered(request, filterset):
     """The filtered rows, or none with the form's errors when a value is not understood."""
-    if filterset.is_valid():
+    if not filterset.is_bound or filterset.is_valid():
         return filterset.qs, False
     return filterset.queryset.none(), True
 
