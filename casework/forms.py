@@ -19,6 +19,7 @@ from .models import (
     Lawyer,
     Province,
     Representation,
+    Sex,
     fold,
 )
 
@@ -99,7 +100,12 @@ class NewPersonForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["name_latin"].required = False
+        # Every field is optional here: the case may concern only people already on file.
+        for field in self.fields.values():
+            field.required = False
+
+    def clean_sex(self):
+        return self.cleaned_data.get("sex") or Sex.UNKNOWN
 
     def has_person(self) -> bool:
         return bool(self.cleaned_data.get("name_latin") or self.cleaned_data.get("name_khmer"))

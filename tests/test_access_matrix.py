@@ -139,7 +139,11 @@ def test_open_pages_need_no_login(client, db):
 @pytest.mark.parametrize("role", ["coordinator", "caseworker"])
 def test_only_admins_reach_the_admin(request, world, role):
     client = request.getfixturevalue(PERSONAS[role][0])
-    for url in ("/admin/", "/admin/casework/case/", f"/admin/casework/case/{world['own'].pk}/change/"):
+    for url in (
+        "/admin/",
+        "/admin/casework/case/",
+        f"/admin/casework/case/{world['own'].pk}/change/",
+    ):
         response = client.get(url)
         assert response.status_code == 302 and "/admin/login/" in response["Location"], url
 

@@ -1,0 +1,81 @@
+"""Every list, detail and dashboard page runs a constant number of queries."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from casework.models import Event
+
+from . import factories as f
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def populate(caseworker, n: int):
+    lawyer = f.make_lawyer()
+    for _ in range(n):
+        case = f.make_case("KH-2", caseworker=caseworker)
+        accused = f.add_accused(case, custody_status="pretrial_detention")
+        f.hold(accused, days_ago=170)
+        f.make_hearing(case, days_from_now=2, lawyer=lawyer)
+        f.make_bail(accused, decision="pending", filed_on="2026-01-01")
+        f.represent(lawyer, accused)
+        case.charges.set([1, 2])
+
+
+PAGES = ["/", "/cases/", "/cases/?province=KH-2&q=test", "/detainees/", "/hearings/", "/lawyers/"]
+
+
+@pytest.mark.parametrize("url", PAGES)
+@pytest.mark.parametrize("who", ["caseworker_client", "coordinator_client", "admin_client_"])
+def test_list_queries_do_not_grow_with_rows(request, caseworker, url, who):
+    client = request.getfixturevalue(who)
+    populate(caseworker, 1)
+    few = count_queries(client, url)
+    populate(caseworker, 49)
+    many = count_queries(client, url)
+    assert few == many, f"{url}: {few} queries with 1 row, {many} with 50"
+
+
+def grow_case(case, n: int):
+    accused = case.accused.first()
+    for i in range(n):
+        f.make_hearing(case, days_from_now=-i - 1, status="held", outcome="Adjourned")
+        f.make_event(case, kind=Event.Kind.TRANSFERRED, accused=accused)
+        f.make_bail(accused, decision="denied", filed_on="2026-01-01", decided_on="2026-01-02")
+        f.add_accused(case)
+
+
+@pytest.mark.parametrize("who", ["caseworker_client", "coordinator_client", "admin_client_"])
+def test_case_page_queries_do_not_grow_with_timeline(request, own_case, who):
+    client = request.getfixturevalue(who)
+    url = f"/cases/{own_case.pk}/"
+    grow_case(own_case, 1)
+    few = count_queries(client, url)
+    grow_case(own_case, 49)
+    many = count_queries(client, url)
+    assert few == many
+
+
+def test_person_page_queries_do_not_grow_with_cases(caseworker_client, caseworker, own_case):
+    person = own_case.accused.first().detainee
+    url = f"/detainees/{person.pk}/"
+
+    def add_cases(n):
+        for _ in range(n):
+            case = f.make_case("KH-2", caseworker=caseworker)
+            accused = f.add_accused(case, detainee=person)
+            f.hold(accused)
+            f.make_hearing(case)
+            f.make_bail(accused)
+            case.charges.set([1])
+
+    add_cases(1)
+    few = count_queries(caseworker_client, url)
+    add_cases(30)
+    assert count_queries(caseworker_client, url) == few
