@@ -1,0 +1,55 @@
+"""The append-only triggers on the audit table, for PostgreSQL and SQLite.
+
+Created by migration 0002. Kept here so tests that must empty the database
+(live-server tests on SQLite, where Django flushes with DELETE) can lift and
+restore them, exactly as the migration writes them.
+"""
+
+TABLE = "audit_auditentry"
+
+POSTGRES_UP = f"""
+CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'audit log is append-only: % refused on {TABLE}', TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS audit_no_update ON {TABLE};
+DROP TRIGGER IF EXISTS audit_no_delete ON {TABLE};
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON {TABLE}
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON {TABLE}
+    FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+"""
+POSTGRES_DOWN = f"""
+DROP TRIGGER IF EXISTS audit_no_update ON {TABLE};
+DROP TRIGGER IF EXISTS audit_no_delete ON {TABLE};
+DROP FUNCTION IF EXISTS audit_append_only();
+"""
+SQLITE_UP = [
+    f"""CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON {TABLE}
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only: UPDATE refused on {TABLE}'); END;""",
+    f"""CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON {TABLE}
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only: DELETE refused on {TABLE}'); END;""",
+]
+SQLITE_DOWN = ["DROP TRIGGER IF EXISTS audit_no_update;", "DROP TRIGGER IF EXISTS audit_no_delete;"]
+
+
+def _statements(vendor: str, up: bool) -> list[str]:
+    if vendor == "postgresql":
+        return [POSTGRES_UP if up else POSTGRES_DOWN]
+    if vendor == "sqlite":
+        return SQLITE_UP if up else SQLITE_DOWN
+    raise NotImplementedError(f"No append-only trigger for {vendor}.")
+
+
+def create(connection):
+    with connection.cursor() as cursor:
+        for statement in _statements(connection.vendor, up=True):
+            cursor.execute(statement)
+
+
+def drop(connection):
+    with connection.cursor() as cursor:
+        for statement in _statements(connection.vendor, up=False):
+            cursor.execute(statement)

@@ -1,0 +1,70 @@
+"""End-to-end journeys in headless Chromium, as the NGO's people use the app."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import login
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def phone(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def test_caseworker_on_phone_logs_hearing_outcome(site, phone, own_case):
+    login(phone, site.url, "caseworker")
+    phone.goto(f"{site.url}/cases/{own_case.pk}/hearings/new/")
+    phone.select_option("#id_kind", "bail")
+    phone.fill("#id_scheduled_at", "2026-01-10T09:30")
+    phone.select_option("#id_status", "held")
+    phone.fill("#id_outcome", "Bail refused; lawyer will appeal")
+    phone.click("main form.card button[type=submit]")
+    expect(phone).to_have_url(re.compile(rf"/cases/{own_case.pk}/$"))
+    expect(phone.locator("#timeline")).to_contain_text("Bail refused; lawyer will appeal")
+    # The form fits the phone: no sideways scrolling.
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390
+
+
+def test_coordinator_filters_opens_and_reassigns(
+    site, page, coordinator, own_case, other_case, far_case, caseworker2
+):
+    login(page, site.url, "coordinator")
+    page.goto(f"{site.url}/cases/")
+    page.select_option("#id_province", "KH-2")
+    page.select_option("#id_status", "summoned")
+    page.click("text=Apply filters")
+    expect(page).to_have_url(re.compile(r"province=KH-2"))
+    expect(page.locator("#result-count")).to_contain_text("2 cases")
+    expect(page.locator("table")).not_to_contain_text("PNH-0001")
+    page.click("text=BTB-0001")
+    expect(page.locator("h1")).to_contain_text("BTB-0001")
+    page.click("text=Reassign")
+    page.select_option("#id_caseworker", str(caseworker2.pk))
+    page.click("main form.card button[type=submit]")
+    expect(page.locator("#case-caseworker")).to_contain_text("caseworker2")
+
+
+def test_caseworker_gets_not_found_for_another_caseworkers_case(site, page, own_case, other_case):
+    login(page, site.url, "caseworker")
+    response = page.goto(f"{site.url}/cases/{other_case.pk}/")
+    assert response.status == 404
+    expect(page.locator("h1")).to_contain_text("Not found")
+    expect(page.locator("body")).not_to_contain_text("Dara Phirun")
+
+
+def test_language_switch_to_khmer(site, page, own_case):
+    login(page, site.url, "caseworker")
+    with page.expect_navigation():
+        page.select_option("#lang", "km")
+    assert page.locator("html").get_attribute("lang") == "km"
