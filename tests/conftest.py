@@ -7,9 +7,8 @@ from django.db import connection
 from django.test import Client
 from pytest_django.plugin import blocking_manager_key
 
-from audit import triggers
-
 from accounts.models import Role
+from audit import triggers
 
 from . import factories as f
 
