@@ -7,7 +7,11 @@ STAMP := $(VENV)/.installed
 DEMO_PASSWORD ?= casework-demo-2026
 export DEBUG ?= 1
 
-.PHONY: run test install migrate seed serve lint check clean
+.PHONY: run test install migrate seed serve lint check clean system-deps
+
+# Browser tests drive Debian's Chromium (Playwright cannot download browsers
+# here). Installed once, when missing, if we may use apt-get.
+CHROMIUM := /usr/bin/chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +37,16 @@ run: seed
 	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: install
+$(CHROMIUM):
+	@if [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Browser tests need Chromium: run 'sudo apt-get install -y chromium' once."; exit 1; \
+	fi
+
+system-deps: $(CHROMIUM)
+
+test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
