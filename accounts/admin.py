@@ -1,10 +1,17 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 from config.admin import RoleAdmin
 
 from .models import User
+
+# Access follows User.role (docs/permissions.md), never Django's groups: an admin
+# who is not a superuser could not open the group pages anyway (403), and a group
+# could not grant anything.
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
 
 
 @admin.register(User)

@@ -12,7 +12,9 @@ from . import models
 class ScopedAdmin(RoleAdmin):
     def get_queryset(self, request):
         qs = self.model._default_manager.visible_to(request.user)
-        ordering = self.get_ordering(request)
+        # Order explicitly: Meta.ordering is dropped from GROUP BY queries (CaseAdmin
+        # counts the accused), and the autocomplete pages through this queryset.
+        ordering = self.get_ordering(request) or self.model._meta.ordering
         return qs.order_by(*ordering) if ordering else qs
 
 
@@ -88,16 +90,20 @@ class DetentionLimitAdmin(RoleAdmin):
 # --- People and cases -----------------------------------------------------
 
 
+# Each row's __str__ is shown above it (show_change_link); Accused and Hearing
+# name their case there, so the case is fetched with the row, not once per row.
+
+
 class AccusedInline(SummaryInline):
     model = models.Accused
     fields = ["detainee", "custody_status", "added_on"]
-    select_related = ("detainee",)
+    select_related = ("detainee", "case")
 
 
 class HearingInline(SummaryInline):
     model = models.Hearing
     fields = ["kind", "scheduled_at", "court", "status", "lawyer", "outcome"]
-    select_related = ("court", "lawyer")
+    select_related = ("case", "court", "lawyer")
 
 
 class BailRequestInline(SummaryInline):

@@ -65,7 +65,7 @@ class ScopedFilterSet(df.FilterSet):
 class CaseFilter(ScopedFilterSet):
     q = df.CharFilter(method="filter_q", label=_("Search"))
     province = ProvinceFilter(field_name="province")
-    status = df.MultipleChoiceFilter(choices=CaseStatus.choices, label=_("Case status"))
+    status = df.ChoiceFilter(choices=CaseStatus.choices, label=_("Case status"))
     custody = df.ChoiceFilter(
         choices=CustodyStatus.choices, method="filter_custody", label=_("Custody status")
     )
@@ -121,7 +121,6 @@ class CaseFilter(ScopedFilterSet):
         self.filters["caseworker"].queryset = caseworkers_visible_to(self.user)
         self.form.fields["caseworker"].queryset = caseworkers_visible_to(self.user)
         self.form.fields["lawyer"].queryset = Lawyer.objects.visible_to(self.user)
-        self.form.fields["opened"].widget.attrs["class"] = "form-control form-control-sm"
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
@@ -220,7 +219,6 @@ class HearingFilter(ScopedFilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.form.fields["caseworker"].queryset = caseworkers_visible_to(self.user)
-        self.form.fields["date"].widget.attrs["class"] = "form-control form-control-sm"
 
     def filter_queryset(self, queryset):
         # An unticked box means "any", not "only hearings with a lawyer".

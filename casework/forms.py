@@ -339,9 +339,24 @@ class EventForm(forms.ModelForm):
 
 
 class StatusForm(forms.Form):
-    status = forms.ChoiceField(choices=CaseStatus.choices, label=_("New status"))
-    occurred_on = forms.DateField(label=_("Since"), widget=DATE, initial=timezone.localdate)
-    note = forms.CharField(label=_("Note"), required=False, max_length=500)
+    status = forms.ChoiceField(
+        choices=CaseStatus.choices,
+        label=_("New status"),
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+    occurred_on = forms.DateField(
+        label=_("Since"),
+        initial=timezone.localdate,
+        widget=forms.DateInput(
+            attrs={"type": "date", "class": "form-control form-control-sm"}, format="%Y-%m-%d"
+        ),
+    )
+    note = forms.CharField(
+        label=_("Note"),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
+    )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def clean_occurred_on(self):

@@ -276,6 +276,12 @@ class Detainee(models.Model):
             return f"{self.name_latin} ({self.name_khmer})"
         return self.name_latin
 
+    def clean_fields(self, exclude=None):
+        # Normalise before validating, so "   " is refused as an empty name.
+        self.name_latin = nfc(self.name_latin)
+        self.name_khmer = nfc(self.name_khmer)
+        super().clean_fields(exclude)
+
     def save(self, *args, **kwargs):
         self.name_latin = nfc(self.name_latin)
         self.name_khmer = nfc(self.name_khmer)
@@ -472,6 +478,10 @@ class Lawyer(models.Model):
 
     def __str__(self):
         return self.name
+
+    def clean_fields(self, exclude=None):
+        self.name = nfc(self.name)
+        super().clean_fields(exclude)
 
     def save(self, *args, **kwargs):
         self.name = nfc(self.name)

@@ -1,3 +1,5 @@
+import unicodedata
+
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.utils.translation import gettext_lazy as _
@@ -35,3 +37,10 @@ class RoleAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request):
         return request.user.is_admin
+
+    def get_search_results(self, request, queryset, search_term):
+        # Names are stored in Unicode NFC (casework.models.nfc), but a keyboard may
+        # send an accented letter (ô) as letter + combining mark: normalise the
+        # search the same way so it still matches.
+        search_term = unicodedata.normalize("NFC", search_term)
+        return super().get_search_results(request, queryset, search_term)

@@ -3,12 +3,15 @@ and Kampong Thom (KH-6), two caseworkers each with their own case, and a case
 in Phnom Penh (KH-12), outside the coordinator's provinces."""
 
 import pytest
+from auditlog.context import disable_auditlog
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test import Client
 from pytest_django.plugin import blocking_manager_key
 
 from accounts.models import Role
 from audit import triggers
+from casework.reference import load as load_reference_data
 
 from . import factories as f
 
@@ -111,12 +114,19 @@ def pytest_runtest_teardown(item, nextitem):
     refuses (PostgreSQL uses TRUNCATE, which row triggers do not see). Lift
     the triggers around the flush only, and put them back before the next test.
     """
-    lift = _flushes_database(item) and connection.vendor == "sqlite"
+    flushes = _flushes_database(item)
+    lift = flushes and connection.vendor == "sqlite"
     blocker = item.config.stash[blocking_manager_key]
     if lift:
         with blocker.unblock():
             triggers.drop(connection)
     yield
-    if lift:
+    # After the last test the test database itself is gone: nothing to restore.
+    flushes = flushes and nextitem is not None
+    if lift and flushes:
         with blocker.unblock():
             triggers.create(connection)
+    if flushes:
+        # The flush also emptied the reference data the migrations ship.
+        with blocker.unblock(), disable_auditlog():
+            load_reference_data(django_apps, None)

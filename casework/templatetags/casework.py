@@ -1,6 +1,7 @@
 from django import template
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 register = template.Library()
 
@@ -30,7 +31,8 @@ def clock_badge(period):
     if period.is_near_limit:
         return format_html(
             '<span class="badge badge-near">{}</span>',
-            _("%(days)s days left") % {"days": period.days_left},
+            ngettext("%(days)s day left", "%(days)s days left", period.days_left)
+            % {"days": period.days_left},
         )
     return ""
 

@@ -1,0 +1,131 @@
+"""Settings come from the environment, and production refuses to start half-configured.
+
+settings.py treats ``"pytest" in sys.modules`` (or CASEWORK_TESTING) as test
+mode, which supplies a throwaway SECRET_KEY. The production checks therefore run
+in a fresh interpreter, where pytest is not imported.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SETUP = "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='config.settings'; django.setup()"
+
+# Every variable settings.py reads: each subprocess starts from none of them, so a
+# developer's own environment cannot change what these tests see.
+PROJECT_VARIABLES = set(
+    re.findall(r'env_\w+\("([A-Z_]+)"', (BASE_DIR / "config" / "settings.py").read_text())
+) | {"DJANGO_SETTINGS_MODULE"}
+
+
+def run_django(code: str = "", **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if k not in PROJECT_VARIABLES}
+    environ.update(env)
+    return subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
+        [sys.executable, "-c", SETUP + ("; " + code if code else "")],
+        cwd=BASE_DIR,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_secret_key():
+    result = run_django(DEBUG="0")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_an_empty_secret_key():
+    result = run_django(DEBUG="0", SECRET_KEY="")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_starts_with_a_secret_key():
+    key = "a-long-random-production-key-for-this-test-only-0123456789"
+    result = run_django(
+        "from django.conf import settings; print(settings.SECRET_KEY == os.environ['SECRET_KEY'],"
+        " settings.DEBUG, settings.SESSION_COOKIE_SECURE)",
+        DEBUG="0",
+        SECRET_KEY=key,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "False", "True"]
+
+
+def test_debug_mode_starts_without_a_secret_key():
+    result = run_django(DEBUG="1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_subprocess_is_not_in_test_mode():
+    result = run_django(
+        "import sys; from django.conf import settings;"
+        " print('pytest' in sys.modules, settings.PASSWORD_HASHERS[0])",
+        DEBUG="0",
+        SECRET_KEY="x" * 50,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "django.contrib.auth.hashers.Argon2PasswordHasher"]
+
+
+def test_time_zone_defaults_to_phnom_penh():
+    result = run_django("from django.conf import settings; print(settings.TIME_ZONE)", DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Asia/Phnom_Penh"
+
+
+def test_languages_are_english_and_khmer():
+    codes = [code for code, _ in settings.LANGUAGES]
+    assert "en" in codes
+    assert "km" in codes
+    assert settings.USE_I18N and settings.USE_TZ
+
+
+def _database(**env) -> list[str]:
+    result = run_django(
+        "from django.conf import settings; db = settings.DATABASES['default'];"
+        " print(db['ENGINE']); print(db['NAME'])",
+        DEBUG="1",
+        **env,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_database_url_selects_postgresql():
+    engine, name = _database(DATABASE_URL="postgres://casework:secret@db.example:5432/casework")
+    assert engine == "django.db.backends.postgresql"
+    assert name == "casework"
+
+
+def test_database_defaults_to_sqlite_in_the_project_folder():
+    engine, name = _database()
+    assert engine == "django.db.backends.sqlite3"
+    assert Path(name) == BASE_DIR / "db.sqlite3"
+
+
+@pytest.mark.parametrize("variable", ["CONN_MAX_AGE", "DETENTION_WARNING_DAYS"])
+def test_a_number_that_is_not_a_number_is_refused(variable):
+    result = run_django(
+        DEBUG="1",
+        DATABASE_URL="postgres://casework@db.example:5432/casework",
+        **{variable: "soon"},
+    )
+    assert result.returncode != 0
+    assert f"{variable} must be a whole number" in result.stderr
+
+
+def test_the_subprocesses_clear_the_variables_that_matter():
+    assert {"SECRET_KEY", "DEBUG", "DATABASE_URL", "TIME_ZONE", "CASEWORK_TESTING"} <= (
+        PROJECT_VARIABLES
+    )
