@@ -276,12 +276,6 @@ class Detainee(models.Model):
             return f"{self.name_latin} ({self.name_khmer})"
         return self.name_latin
 
-    def clean_fields(self, exclude=None):
-        # Normalise before validating, so "   " is refused as an empty name.
-        self.name_latin = nfc(self.name_latin)
-        self.name_khmer = nfc(self.name_khmer)
-        super().clean_fields(exclude)
-
     def save(self, *args, **kwargs):
         self.name_latin = nfc(self.name_latin)
         self.name_khmer = nfc(self.name_khmer)
@@ -293,6 +287,12 @@ class Detainee(models.Model):
 
     def get_absolute_url(self):
         return reverse("detainee_detail", args=[self.pk])
+
+    def clean_fields(self, exclude=None):
+        # Normalise before validating, so "   " is refused as an empty name.
+        self.name_latin = nfc(self.name_latin)
+        self.name_khmer = nfc(self.name_khmer)
+        super().clean_fields(exclude)
 
     @property
     def alias_list(self) -> list[str]:
@@ -479,16 +479,16 @@ class Lawyer(models.Model):
     def __str__(self):
         return self.name
 
-    def clean_fields(self, exclude=None):
-        self.name = nfc(self.name)
-        super().clean_fields(exclude)
-
     def save(self, *args, **kwargs):
         self.name = nfc(self.name)
         self.name_khmer = nfc(self.name_khmer)
         # An empty bar number is "unknown", not a second lawyer with number "".
         self.bar_number = (self.bar_number or "").strip() or None
         super().save(*args, **kwargs)
+
+    def clean_fields(self, exclude=None):
+        self.name = nfc(self.name)
+        super().clean_fields(exclude)
 
 
 class Representation(models.Model):
