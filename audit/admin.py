@@ -25,7 +25,7 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["object_repr", "object_pk", "actor__username"]
     show_full_result_count = False
     actions = None
-    readonly_fields = [f.name for f in AuditEntry._meta.fields]
+    readonly_fields = [f.name for f in AuditEntry._meta.fields] + ["changes_summary"]
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_admin
@@ -44,4 +44,4 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("changes"))
     def changes_summary(self, obj):
-        return obj.changes_str()
+        return obj.changes_str  # a property in django-auditlog 3

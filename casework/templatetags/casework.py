@@ -41,18 +41,3 @@ def clock_badge(period):
 def people(case) -> str:
     return ", ".join(a.detainee.name_latin for a in case.accused.all())
 
-
-@register.filter
-def audit_changes(entry) -> list[str]:
-    """An audit entry's changes as "field: before → after" lines."""
-    lines = []
-    for field, change in (entry.changes or {}).items():
-        if isinstance(
-            change, dict
-        ):  # many-to-many: {"type": "m2m", "operation": ..., "objects": [...]}
-            objects = ", ".join(str(o) for o in change.get("objects", []))
-            lines.append(f"{field}: {change.get('operation', '')} {objects}")
-        elif isinstance(change, list | tuple) and len(change) == 2:
-            before, after = ("—" if v in (None, "", "None") else v for v in change)
-            lines.append(f"{field}: {before} → {after}")
-    return lines
