@@ -412,7 +412,7 @@ def test_search(admin_client_, many, q, expected):
         "province=XX-99",
         "status=nonsense",
         "hearing_within=abc",
-        "opened_min=2026-13-45",
+        "opened_after=2026-13-45",
         "court=999999",
         "caseworker=abc",
         "sort=password",
