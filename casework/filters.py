@@ -48,17 +48,26 @@ class ProvinceFilter(df.ModelChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+class DateInputFilter(df.DateFilter):
+    """A date filter rendered as the browser's date picker."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", forms.DateInput(attrs={"type": "date"}))
+        super().__init__(*args, **kwargs)
+
+
 class ScopedFilterSet(df.FilterSet):
     def __init__(self, data=None, queryset=None, *, user, **kwargs):
         self.user = user
         super().__init__(data, queryset, **kwargs)
         for field in self.form.fields.values():
             widget = field.widget
-            css = (
-                "form-select form-select-sm"
-                if isinstance(widget, forms.Select)
-                else ("form-control form-control-sm")
-            )
+            if isinstance(widget, forms.CheckboxInput):
+                css = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                css = "form-select form-select-sm"
+            else:
+                css = "form-control form-control-sm"
             widget.attrs.setdefault("class", css)
 
 
@@ -82,10 +91,11 @@ class CaseFilter(ScopedFilterSet):
     lawyer = df.ModelChoiceFilter(
         queryset=Lawyer.objects.none(), method="filter_lawyer", label=_("Lawyer")
     )
-    opened = df.DateFromToRangeFilter(
-        field_name="opened_on",
-        label=_("Opened between"),
-        widget=df.widgets.DateRangeWidget(attrs={"type": "date"}),
+    opened_after = DateInputFilter(
+        field_name="opened_on", lookup_expr="gte", label=_("Opened on or after")
+    )
+    opened_before = DateInputFilter(
+        field_name="opened_on", lookup_expr="lte", label=_("Opened on or before")
     )
     limit = df.ChoiceFilter(
         choices=LIMIT_CHOICES, method="filter_limit", label=_("Detention limit")
@@ -197,10 +207,11 @@ class HearingFilter(ScopedFilterSet):
     court = df.ModelChoiceFilter(queryset=Court.objects.all(), label=_("Court"))
     kind = df.ChoiceFilter(choices=Hearing.Kind.choices, label=_("Kind"))
     status = df.ChoiceFilter(choices=Hearing.Status.choices, label=_("Status"))
-    date = df.DateFromToRangeFilter(
-        field_name="scheduled_at__date",
-        label=_("Between"),
-        widget=df.widgets.DateRangeWidget(attrs={"type": "date"}),
+    date_after = DateInputFilter(
+        field_name="scheduled_at__date", lookup_expr="gte", label=_("From")
+    )
+    date_before = DateInputFilter(
+        field_name="scheduled_at__date", lookup_expr="lte", label=_("Until")
     )
     caseworker = df.ModelChoiceFilter(
         queryset=User.objects.none(), field_name="case__caseworker", label=_("Caseworker")
