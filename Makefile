@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_PASSWORD ?= casework-demo-2026
 export DEBUG ?= 1
 
-.PHONY: run test install migrate seed serve lint check clean system-deps
+.PHONY: run test install migrate seed serve lint check clean system-deps messages
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers
 # here). Installed once, when missing, if we may use apt-get.
@@ -48,6 +48,12 @@ system-deps: $(CHROMIUM)
 
 test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Recompile the Khmer catalogue after editing locale/km/LC_MESSAGES/django.po
+# (needs GNU gettext). The compiled .mo is committed, so a run needs nothing.
+messages: install
+	$(BIN)/python manage.py makemessages -l km --ignore=.venv --ignore=staticfiles --no-obsolete
+	$(BIN)/python manage.py compilemessages -l km --ignore=.venv
 
 lint: install
 	$(BIN)/ruff check .

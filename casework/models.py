@@ -164,6 +164,9 @@ class DetentionLimit(BilingualName):
 
     def runs_out(self, start: dt.datetime, extensions: int = 0) -> dt.datetime:
         """When custody that began at ``start`` must end, given the extensions ordered."""
+        # Count calendar months in Cambodian time: the same moment read back in
+        # UTC must not move a deadline by a day at a month's end.
+        start = timezone.localtime(start)
         if self.max_extensions is not None:
             extensions = min(extensions, self.max_extensions)
         amount = min(self.initial + extensions * self.extension, self.maximum)

@@ -50,8 +50,8 @@ NATIONAL_COURTS = [
 CHARGES = [
     ("Art. 494-495", "Incitement to commit a felony", "ញុះញង់ឱ្យប្រព្រឹត្តបទឧក្រិដ្ឋ"),
     ("Art. 453", "Plotting", "ការឃុបឃិត"),
-    ("Art. 443", "Conspiracy with a foreign power", "ការសន្ទិដ្ឋិជាមួយបរទេស"),
-    ("Art. 451", "Attack on state institutions", "ការវាយប្រហារ"),
+    ("Art. 443", "Conspiracy with a foreign power", "ការឃុបឃិតជាមួយរដ្ឋបរទេស"),
+    ("Art. 451", "Attack on state institutions", "ការវាយប្រហារស្ថាប័នរដ្ឋ"),
     ("Art. 305", "Public defamation", "ការបរិហារកេរ្តិ៍ជាសាធារណៈ"),
     ("Art. 307", "Public insult", "ការប្រមាថជាសាធារណៈ"),
     ("Art. 502", "Insulting a public official", "ការប្រមាថមន្ត្រីសាធារណៈ"),
