@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
+from audit.log import record_view
 from config.admin import RoleAdmin
 
 from . import models
@@ -16,6 +17,20 @@ class ScopedAdmin(RoleAdmin):
         # counts the accused), and the autocomplete pages through this queryset.
         ordering = self.get_ordering(request) or self.model._meta.ordering
         return qs.order_by(*ordering) if ordering else qs
+
+
+class ViewAuditedAdmin(ScopedAdmin):
+    """Opening a case or a person in the admin is a read of a sensitive record too."""
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if request.method == "GET" and response.status_code == 200:
+            obj = (
+                response.context_data.get("original") if hasattr(response, "context_data") else None
+            )
+            if obj is not None:
+                record_view(request, obj)
+        return response
 
 
 class SummaryInline(admin.TabularInline):
@@ -119,7 +134,7 @@ class EventInline(SummaryInline):
 
 
 @admin.register(models.Case)
-class CaseAdmin(ScopedAdmin):
+class CaseAdmin(ViewAuditedAdmin):
     list_display = [
         "reference",
         "court_case_number",
@@ -155,7 +170,7 @@ class CaseAdmin(ScopedAdmin):
 
 
 @admin.register(models.Detainee)
-class DetaineeAdmin(ScopedAdmin):
+class DetaineeAdmin(ViewAuditedAdmin):
     list_display = ["name_latin", "name_khmer", "sex", "birth_year", "home_province"]
     list_filter = ["home_province", "sex"]
     list_select_related = ["home_province"]

@@ -296,3 +296,14 @@ def test_history_for_runs_one_query(admin_user, django_assert_num_queries):
         history = history_for(lawyer)
         assert [e.actor for e in history] == [admin_user, None]
         assert {e.content_type.model for e in history} == {"lawyer"}
+
+
+def test_opening_a_person_in_the_admin_is_recorded_as_a_view(admin_client_, own_case):
+    from audit.models import AuditEntry
+
+    person = own_case.accused.first().detainee
+    response = admin_client_.get(f"/admin/casework/detainee/{person.pk}/change/")
+    assert response.status_code == 200
+    entry = AuditEntry.objects.filter(event="view", object_id=person.pk).latest("id")
+    assert entry.actor.username == "admin"
+    assert entry.content_type.model == "detainee"
