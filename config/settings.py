@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "accounts",
     "casework",
     "audit",
+    "reports",
 ]
 
 MIDDLEWARE = [

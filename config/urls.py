@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", casework_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("audit/", include("audit.urls")),
+    path("", include("reports.urls")),
     path("", include("casework.urls")),
 ]
 
