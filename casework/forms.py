@@ -1,6 +1,7 @@
 """Forms validate; services write. Every choice list is scoped to the user."""
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +23,7 @@ from .models import (
     Sex,
     fold,
 )
+from .names import name_key
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -137,23 +139,28 @@ class OpenCaseExtrasForm(forms.Form):
 def likely_duplicates(user, person: Detainee, limit: int = 5):
     """People in the user's scope who may be the same as ``person``.
 
-    Matches a name in either script against the other records' names and
-    aliases; narrows by birth year and home province when they are known.
+    A name in either script matches the other records' names and aliases,
+    literally or by its consonant skeleton (casework/names.py), so a person
+    entered in Khmer is found when typed romanised and the other way round.
+    Narrowed by birth year and home province when both are known.
     """
-    from django.db.models import Q
-
-    names = [fold(n) for n in (person.name_latin, person.name_khmer, *person.alias_list) if n]
-    if not names:
+    variants = [n for n in (person.name_latin, person.name_khmer, *person.alias_list) if n]
+    if not variants:
         return Detainee.objects.none()
     condition = Q()
-    for name in names:
-        condition |= Q(search_text__contains=name)
+    for name in variants:
+        condition |= Q(search_text__contains=fold(name))
+        key = name_key(name)
+        if key:
+            condition |= Q(name_keys__contains=f"|{key}|")
     qs = Detainee.objects.visible_to(user).filter(condition)
     if person.birth_year:
         qs = qs.filter(
             Q(birth_year__isnull=True)
             | Q(birth_year__range=(person.birth_year - 1, person.birth_year + 1))
         )
+    if person.home_province_id:
+        qs = qs.filter(Q(home_province__isnull=True) | Q(home_province=person.home_province_id))
     return qs.select_related("home_province")[:limit]
 
 

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from .names import fold, name_keys
 from .querysets import (
     BailRequestQuerySet,
     CaseQuerySet,
@@ -245,6 +246,9 @@ class Detainee(models.Model):
     # Lower-cased, accent-free copy of every name and alias, maintained on save,
     # so that one indexed column answers name search on both databases.
     search_text = models.TextField(editable=False, blank=True, default="")
+    # Consonant skeletons of every name in either script (casework/names.py),
+    # so the same person entered in Khmer and romanised is flagged as a duplicate.
+    name_keys = models.TextField(editable=False, blank=True, default="")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -286,6 +290,7 @@ class Detainee(models.Model):
         if self.birth_date and not self.birth_year:
             self.birth_year = self.birth_date.year
         self.search_text = fold(" ".join([self.name_latin, self.name_khmer, self.aliases]))
+        self.name_keys = name_keys(self.name_latin, self.name_khmer, *self.alias_list)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
@@ -300,24 +305,6 @@ class Detainee(models.Model):
     @property
     def alias_list(self) -> list[str]:
         return [a.strip() for a in self.aliases.replace(",", "\n").splitlines() if a.strip()]
-
-
-def fold(text: str) -> str:
-    """Lower-case and strip Latin accents; Khmer is kept as typed (NFC).
-
-    Khmer vowels and signs are combining marks: removing them would erase the
-    name, so only marks on Latin letters are dropped.
-    """
-    decomposed = unicodedata.normalize("NFD", text or "")
-    kept = []
-    previous = ""
-    for char in decomposed:
-        if unicodedata.combining(char) and previous.isascii():
-            continue
-        kept.append(char)
-        if not unicodedata.combining(char):
-            previous = char
-    return " ".join(unicodedata.normalize("NFC", "".join(kept)).casefold().split())
 
 
 class CaseStatus(models.TextChoices):

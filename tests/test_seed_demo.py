@@ -27,6 +27,7 @@ from casework.models import (
     Representation,
     fold,
 )
+from casework.names import name_keys
 
 from . import factories as f
 
@@ -124,6 +125,9 @@ def test_columns_that_save_would_derive_are_filled(seeded):
     for person in Detainee.objects.all():
         assert person.search_text == fold(
             f"{person.name_latin} {person.name_khmer} {person.aliases}"
+        )
+        assert person.name_keys == name_keys(
+            person.name_latin, person.name_khmer, *person.alias_list
         )
     for period in CustodyPeriod.objects.select_related("limit"):
         # As entered through a form: in local time (months run on the local calendar).

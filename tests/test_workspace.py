@@ -450,3 +450,37 @@ def test_detainee_and_hearing_filters(admin_client_, many):
 def test_clock_period_counts_days(own_case):
     period = CustodyPeriod.objects.get(accused__case=own_case)
     assert period.days_held == 40
+
+
+# --- Duplicates across scripts -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "on_file, typed",
+    [
+        ({"name_latin": "Sokha Vannak"}, {"name_latin": "X", "name_khmer": "សុខា វណ្ណៈ"}),
+        ({"name_latin": "ស", "name_khmer": "ចន្ធី កុសល"}, {"name_latin": "Chanthy Kosal"}),
+        ({"name_latin": "Thach Chamroeun"}, {"name_latin": "Chamreun Thach"}),
+        ({"name_latin": "Keo Bopha"}, {"name_latin": "Y", "name_khmer": "កែវ បុប្ផា"}),
+    ],
+)
+def test_duplicate_warning_across_scripts_and_spellings(
+    caseworker_client, caseworker, on_file, typed
+):
+    case = f.make_case("KH-2", caseworker=caseworker)
+    f.add_accused(case, f.make_detainee(**on_file))
+    response = open_case_post(caseworker_client, **typed)
+    assert response.status_code == 200
+    assert "may already be on file" in response.content.decode()
+
+
+def test_no_duplicate_warning_for_a_different_name(caseworker_client, own_case):
+    response = open_case_post(caseworker_client, name_latin="Mao Piseth", name_khmer="ម៉ៅ ពិសិដ្ឋ")
+    assert response.status_code == 302
+
+
+def test_duplicate_warning_narrowed_by_birth_year(caseworker_client, caseworker):
+    case = f.make_case("KH-2", caseworker=caseworker)
+    f.add_accused(case, f.make_detainee("Sokha Vannak", birth_year=1960))
+    response = open_case_post(caseworker_client, name_latin="Sokha Vannak", birth_year="1990")
+    assert response.status_code == 302

@@ -51,6 +51,7 @@ from casework.models import (
     Representation,
     add_months,
     fold,
+    name_keys,
     nfc,
 )
 
@@ -528,6 +529,7 @@ class DemoBuilder:
             prefix = rng.choice(["012", "016", "017", "077", "089", "092", "097"])
             person.family_contact = f"{relation}, {prefix} 000 {rng.randint(100, 999)} (fictional)"
         person.search_text = fold(" ".join([person.name_latin, person.name_khmer, person.aliases]))
+        person.name_keys = name_keys(person.name_latin, person.name_khmer, *person.alias_list)
         chunk.detainees.append(person)
         if len(pool) < 300:
             pool.append(person)
