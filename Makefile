@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_PASSWORD ?= casework-demo-2026
 export DEBUG ?= 1
 
-.PHONY: run test install migrate seed serve lint check clean system-deps messages
+.PHONY: run test install migrate seed serve lint check clean system-deps messages bench
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers
 # here). Installed once, when missing, if we may use apt-get.
@@ -64,3 +64,9 @@ check: install
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache db.sqlite3
+
+# Benchmark at scale on PostgreSQL (bench/README.md): BENCH_SIZE=S|M|L,
+# DATABASE_URL must point at PostgreSQL.
+BENCH_SIZE ?= S
+bench: install
+	BENCH_SIZE=$(BENCH_SIZE) $(BIN)/python -m bench
