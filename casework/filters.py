@@ -3,7 +3,9 @@ and its choice lists are scoped too: a filter cannot reveal what a list hides.""
 
 import django_filters as df
 from django import forms
-from django.db.models import Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Collate
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
@@ -28,6 +30,19 @@ LIMIT_CHOICES = [
     ("near", _("Past or within 14 days of the legal limit")),
     ("past", _("Past the legal limit")),
 ]
+
+
+def khmer_order(field: str = "name_khmer", descending: bool = False):
+    """Khmer names in Khmer alphabetical order (docs/i18n.md).
+
+    PostgreSQL sorts with ICU's Khmer collation. SQLite has none: it falls
+    back to code-point order, which follows the Khmer alphabet for the
+    consonants a name starts with but not for every vowel and subscript.
+    """
+    expression = F(field)
+    if connection.vendor == "postgresql":
+        expression = Collate(field, "km-x-icu")
+    return expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
 
 
 def name_match(prefix: str, text: str) -> Q:
@@ -185,13 +200,26 @@ class DetaineeFilter(ScopedFilterSet):
     )
     sex = df.ChoiceFilter(choices=Sex.choices, label=_("Sex"))
     sort = df.OrderingFilter(
-        fields=(("name_latin", "name"), ("birth_year", "born"), ("created_at", "added")),
+        fields=(
+            ("name_latin", "name"),
+            ("name_khmer", "khmer"),
+            ("birth_year", "born"),
+            ("created_at", "added"),
+        ),
+        field_labels={"name_khmer": _("Khmer name")},
         label=_("Sort by"),
     )
 
     class Meta:
         model = Detainee
         fields = []
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        sort = self.form.cleaned_data.get("sort") or []
+        if sort and sort[0].lstrip("-") == "khmer":
+            queryset = queryset.order_by(khmer_order(descending=sort[0].startswith("-")), "pk")
+        return queryset
 
     def filter_q(self, queryset, name, value):
         return queryset.filter(name_match("", value)) if value.strip() else queryset

@@ -484,3 +484,14 @@ def test_duplicate_warning_narrowed_by_birth_year(caseworker_client, caseworker)
     f.add_accused(case, f.make_detainee("Sokha Vannak", birth_year=1960))
     response = open_case_post(caseworker_client, name_latin="Sokha Vannak", birth_year="1990")
     assert response.status_code == 302
+
+
+def test_people_sort_by_khmer_name_in_khmer_order(admin_client_, caseworker):
+    case = f.make_case("KH-2", caseworker=caseworker)
+    for latin, khmer in [("Or", "អរ"), ("Kong", "គង់"), ("Keo", "កែវ"), ("Khim", "ខឹម")]:
+        f.add_accused(case, f.make_detainee(latin, name_khmer=khmer))
+    response = admin_client_.get("/detainees/?sort=khmer")
+    names = [p.name_khmer for p in response.context["page"]]
+    assert names == ["កែវ", "ខឹម", "គង់", "អរ"]
+    response = admin_client_.get("/detainees/?sort=-khmer")
+    assert [p.name_khmer for p in response.context["page"]] == ["អរ", "គង់", "ខឹម", "កែវ"]
