@@ -134,6 +134,13 @@ class CaseFilter(ScopedFilterSet):
             ("province__name_en", "province"),
             ("updated_at", "updated"),
         ),
+        field_labels={
+            "reference": _("Reference"),
+            "opened_on": _("Opened"),
+            "status": _("Status"),
+            "province__name_en": _("Province"),
+            "updated_at": _("Last update"),
+        },
         label=_("Sort by"),
     )
 
@@ -206,7 +213,12 @@ class DetaineeFilter(ScopedFilterSet):
             ("birth_year", "born"),
             ("created_at", "added"),
         ),
-        field_labels={"name_khmer": _("Khmer name")},
+        field_labels={
+            "name_latin": _("Name"),
+            "name_khmer": _("Khmer name"),
+            "birth_year": _("Born"),
+            "created_at": _("Added"),
+        },
         label=_("Sort by"),
     )
 
