@@ -168,3 +168,29 @@ def case_history(case: Case, limit: int = 100):
         .select_related("actor", "content_type")
         .order_by("-id")[:limit]
     )
+
+
+def detainee_list_queryset(user):
+    """The people list's rows (as /detainees/ builds them), for exports.
+
+    ``case_count`` counts only the cases the user may see.
+    """
+    from django.db.models.functions import Coalesce
+
+    from .models import Detainee
+
+    case_count = (
+        Accused.objects.filter(
+            detainee=OuterRef("pk"), case__in=Case.objects.visible_to(user).values("pk")
+        )
+        .order_by()
+        .values("detainee")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Detainee.objects.visible_to(user)
+        .select_related("home_province")
+        .annotate(case_count=Coalesce(Subquery(case_count), 0))
+        .order_by("name_latin", "pk")
+    )

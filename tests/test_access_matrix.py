@@ -37,6 +37,16 @@ MATRIX = {
     "lawyer_list": (None, ALL, 200),
     "audit_list": (None, ADMIN, 200),
     "audit_verify": (None, ADMIN, 200),
+    # Reports, exports and imports (reports/): figures for managers, files for admins.
+    "reports": (None, MANAGERS, 200),
+    "report_pdf": (None, ADMIN, 200),
+    "case_export_csv": (None, ADMIN, 200),
+    "case_export_xlsx": (None, ADMIN, 200),
+    "detainee_export_csv": (None, ADMIN, 200),
+    "detainee_export_xlsx": (None, ADMIN, 200),
+    "detainee_dossier": ("detainee", ADMIN, 200),
+    "import_upload": (None, ADMIN, 200),
+    "import_confirm": (None, ADMIN, 405),  # POST only
 }
 # Pages that take a POST: tampering with their ids must also give 404.
 FORMS = {name for name in MATRIX if name.endswith(("_new", "_edit", "_assign", "_decide"))}

@@ -1,0 +1,399 @@
+"""The figures partners ask for (DOMAIN.md, "Figures people ask for"), in SQL.
+
+Every figure starts from the user's scope (``visible_to(user)``), is narrowed
+to one province when one is chosen (the case's province), and is one
+aggregate query: the page runs the same number of queries for ten cases or a
+hundred thousand. Python only loops over aggregated rows (months, provinces,
+courts, caseworkers), never over cases or people.
+
+Each figure says what it counts, because the numbers differ:
+
+- **people**: a person counts once however many cases or events they have
+  (``COUNT(DISTINCT detainee)``);
+- **cases**: one legal matter, whatever the number of accused;
+- **charges**: one charge laid in one case (a case with three charges counts three);
+- **requests** (bail) and **hearings**: each one.
+"""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import TruncMonth
+from django.utils import dateformat, timezone
+from django.utils.translation import gettext_lazy as _
+
+from casework.models import (
+    IN_CUSTODY,
+    OPEN_STATUSES,
+    Accused,
+    BailRequest,
+    Case,
+    Charge,
+    CustodyPeriod,
+    CustodyStatus,
+    Event,
+    Hearing,
+    Representation,
+)
+
+from .exports import local_name
+
+# The monthly trend: which events count as "summoned", "questioned", …
+TREND = {
+    "summoned": (_("Summoned"), [Event.Kind.SUMMONED]),
+    "questioned": (_("Questioned"), [Event.Kind.QUESTIONED]),
+    "arrested": (_("Arrested"), [Event.Kind.ARRESTED]),
+    "released": (_("Released"), [Event.Kind.RELEASED, Event.Kind.RELEASED_ON_BAIL]),
+}
+# Custody status by province: every status but "at liberty" and "unknown",
+# which would dwarf the others in a chart (the table shows all people too).
+CHART_STATUSES = [
+    CustodyStatus.POLICE_CUSTODY,
+    CustodyStatus.PRETRIAL,
+    CustodyStatus.SERVING_SENTENCE,
+    CustodyStatus.RELEASED_ON_BAIL,
+    CustodyStatus.IN_HIDING,
+    CustodyStatus.IN_EXILE,
+    CustodyStatus.DECEASED,
+]
+DECISIONS = [
+    BailRequest.Decision.GRANTED,
+    BailRequest.Decision.DENIED,
+    BailRequest.Decision.PENDING,
+    BailRequest.Decision.WITHDRAWN,
+]
+STALE_DAYS = 30
+HEARING_DAYS = 7
+# People listed by name in "held now"; the counts above the list cover everyone.
+HELD_LIST_LIMIT = 200
+MAX_MONTHS = 60
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    province: object = None  # a Province, or None for every province in scope
+
+    def months(self) -> list[dt.date]:
+        months, month = [], self.start.replace(day=1)
+        while month <= self.end:
+            months.append(month)
+            month = (month + dt.timedelta(days=32)).replace(day=1)
+        return months
+
+
+def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The last twelve months, this one included."""
+    today = today or timezone.localdate()
+    start = today.replace(day=1)
+    for _month in range(11):
+        start = (start - dt.timedelta(days=1)).replace(day=1)
+    return start, today
+
+
+def _people(kinds) -> Count:
+    return Count("accused__detainee", distinct=True, filter=Q(kind__in=kinds))
+
+
+def _trend_counts() -> dict:
+    return {key: _people(kinds) for key, (_label, kinds) in TREND.items()}
+
+
+def _province_row(row: dict, prefix: str) -> dict:
+    return {"code": row[f"{prefix}code"], "name": local_name(row, prefix), **row}
+
+
+def _staff(row: dict, prefix: str = "caseworker__") -> str:
+    if not row.get(f"{prefix}id"):
+        return ""
+    full = f"{row[f'{prefix}first_name']} {row[f'{prefix}last_name']}".strip()
+    return f"{full} ({row[f'{prefix}username']})" if full else row[f"{prefix}username"]
+
+
+def _current_representation():
+    today = timezone.localdate()
+    return Representation.objects.filter(accused__case=OuterRef("pk")).filter(
+        Q(until__isnull=True) | Q(until__gte=today)
+    )
+
+
+class Report:
+    """All figures for one user, period and province. Each property is one query."""
+
+    def __init__(self, user, period: Period):
+        self.user = user
+        self.period = period
+        self.now = timezone.now()
+        cases = Case.objects.visible_to(user)
+        if period.province is not None:
+            cases = cases.filter(province=period.province)
+        self.cases = cases
+        self.case_ids = cases.values("pk")
+
+    def _in_scope(self, queryset, path: str = "case"):
+        """Rows that belong to a case in scope (and in the chosen province)."""
+        return queryset.filter(**{f"{path}__in": self.case_ids})
+
+    # --- In the period -----------------------------------------------------
+
+    def _events(self):
+        return self._in_scope(Event.objects.all()).filter(
+            occurred_on__gte=self.period.start,
+            occurred_on__lte=self.period.end,
+            kind__in=[kind for _label, kinds in TREND.values() for kind in kinds],
+        )
+
+    def trend(self) -> dict:
+        """People summoned, questioned, arrested, released per month (people)."""
+        rows = (
+            self._events()
+            .annotate(month=TruncMonth("occurred_on"))
+            .values("month")
+            .annotate(**_trend_counts())
+            .order_by("month")
+        )
+        by_month = {_as_date(row["month"]): row for row in rows}
+        totals = self._events().aggregate(**_trend_counts())
+        months = []
+        for month in self.period.months():
+            row = by_month.get(month, {})
+            counts = {key: row.get(key, 0) for key in TREND}
+            months.append(
+                {
+                    "month": month,
+                    "label": dateformat.format(month, "M Y"),
+                    **counts,
+                    "values": list(counts.values()),
+                }
+            )
+        return {
+            "series": [{"key": key, "label": label} for key, (label, _kinds) in TREND.items()],
+            "months": months,
+            "totals": totals,
+            "total_values": [totals[key] for key in TREND],
+        }
+
+    def trend_by_province(self) -> list[dict]:
+        """The same four figures for the whole period, one row per province (people)."""
+        prefix = "case__province__"
+        rows = (
+            self._events()
+            .values(f"{prefix}code", f"{prefix}name_en", f"{prefix}name_km")
+            .annotate(**_trend_counts())
+            .order_by(f"{prefix}name_en")
+        )
+        return [
+            {**_province_row(row, prefix), "values": [row[key] for key in TREND]} for row in rows
+        ]
+
+    def opened(self) -> dict:
+        """Cases opened in the period, the people accused in them, and the charges laid."""
+        opened = self.cases.filter(opened_on__gte=self.period.start, opened_on__lte=self.period.end)
+        figures = opened.aggregate(
+            cases=Count("pk", distinct=True), people=Count("accused__detainee", distinct=True)
+        )
+        figures["charges"] = Case.charges.through.objects.filter(
+            case__in=opened.values("pk")
+        ).count()
+        figures["charge_rows"] = list(
+            Charge.objects.filter(case__in=opened.values("pk"))
+            .values("pk", "article", "name_en", "name_km")
+            .annotate(
+                cases=Count("case", distinct=True),
+                people=Count("case__accused__detainee", distinct=True),
+            )
+            .order_by("-cases", "article")
+        )
+        for row in figures["charge_rows"]:
+            row["name"] = local_name(row, "")
+        return figures
+
+    def bail_by_court(self) -> dict:
+        """Bail requests filed in the period, by court, and what became of them (requests)."""
+        requests = self._in_scope(BailRequest.objects.all()).filter(
+            filed_on__gte=self.period.start, filed_on__lte=self.period.end
+        )
+        counts = {
+            "filed": Count("pk"),
+            **{str(d): Count("pk", filter=Q(decision=d)) for d in DECISIONS},
+            "people": Count("accused__detainee", distinct=True),
+        }
+        rows = list(
+            requests.values("court_id", "court__name_en", "court__name_km")
+            .annotate(**counts)
+            .order_by("-filed", "court__name_en")
+        )
+        for row in rows:
+            row["name"] = local_name(row, "court__")
+        return {"rows": rows, "totals": requests.aggregate(**counts)}
+
+    # --- Now (the period does not apply) -------------------------------------
+
+    def _open_periods(self):
+        return self._in_scope(CustodyPeriod.objects.open(), "accused__case")
+
+    def held_now(self) -> dict:
+        """People held now under a legal clock, most urgent first (people)."""
+        warn = self.now + dt.timedelta(days=settings.DETENTION_WARNING_DAYS)
+        person = "accused__detainee"
+        summary = self._open_periods().aggregate(
+            people=Count(person, distinct=True),
+            pretrial=Count(person, distinct=True, filter=Q(limit__code__startswith="pretrial")),
+            past=Count(person, distinct=True, filter=Q(runs_out_at__lt=self.now)),
+            near=Count(
+                person, distinct=True, filter=Q(runs_out_at__gte=self.now, runs_out_at__lt=warn)
+            ),
+            orders=Count("pk"),
+        )
+        rows = list(
+            self._open_periods()
+            .select_related("accused__detainee", "accused__case__province", "limit")
+            .order_by("runs_out_at", "pk")[:HELD_LIST_LIMIT]
+        )
+        return {"summary": summary, "rows": rows, "limit": HELD_LIST_LIMIT}
+
+    def custody_by_province(self) -> dict:
+        """Where the accused stand today, by the province of their case (people)."""
+        prefix = "case__province__"
+        counts = {
+            str(status): Count("detainee", distinct=True, filter=Q(custody_status=status))
+            for status in CHART_STATUSES
+        }
+        rows = (
+            self._in_scope(Accused.objects.all())
+            .values(f"{prefix}code", f"{prefix}name_en", f"{prefix}name_km")
+            .annotate(
+                **counts,
+                held=Count("detainee", distinct=True, filter=Q(custody_status__in=IN_CUSTODY)),
+                people=Count("detainee", distinct=True),
+            )
+            .order_by(f"{prefix}name_en")
+        )
+        labels = dict(CustodyStatus.choices)
+        return {
+            "statuses": [{"key": str(s), "label": labels[s]} for s in CHART_STATUSES],
+            "rows": [
+                {**_province_row(row, prefix), "values": [row[str(s)] for s in CHART_STATUSES]}
+                for row in rows
+            ],
+        }
+
+    def hearings_next_week(self) -> list[dict]:
+        """Hearings in the next 7 days by province and caseworker (hearings)."""
+        prefix = "case__province__"
+        rows = (
+            self._in_scope(Hearing.objects.upcoming(HEARING_DAYS))
+            .values(
+                f"{prefix}code",
+                f"{prefix}name_en",
+                f"{prefix}name_km",
+                "case__caseworker__id",
+                "case__caseworker__username",
+                "case__caseworker__first_name",
+                "case__caseworker__last_name",
+            )
+            .annotate(
+                hearings=Count("pk"),
+                cases=Count("case", distinct=True),
+                no_lawyer=Count("pk", filter=Q(lawyer__isnull=True)),
+            )
+            .order_by(f"{prefix}name_en", "case__caseworker__username")
+        )
+        result = []
+        for row in rows:
+            row = _province_row(row, prefix)
+            row["caseworker"] = _staff(row, "case__caseworker__")
+            result.append(row)
+        return result
+
+    def caseload(self) -> list[dict]:
+        """Open cases per caseworker, with the people in them and what needs doing (cases)."""
+        stale = self.now - dt.timedelta(days=STALE_DAYS)
+        rows = (
+            self.cases.filter(status__in=OPEN_STATUSES)
+            .values(
+                "caseworker__id",
+                "caseworker__username",
+                "caseworker__first_name",
+                "caseworker__last_name",
+            )
+            .annotate(
+                cases=Count("pk", distinct=True),
+                people=Count("accused__detainee", distinct=True),
+                held=Count(
+                    "accused__detainee",
+                    distinct=True,
+                    filter=Q(accused__custody_status__in=IN_CUSTODY),
+                ),
+                no_lawyer=Count("pk", distinct=True, filter=~Q(Exists(_current_representation()))),
+                stale=Count("pk", distinct=True, filter=Q(updated_at__lt=stale)),
+            )
+            .order_by("-cases", "caseworker__username")
+        )
+        result = []
+        for row in rows:
+            row["caseworker"] = _staff(row)
+            result.append(row)
+        return result
+
+    def attention(self) -> dict:
+        """Open cases with no lawyer, or no update in 30 days, by province (cases)."""
+        prefix = "province__"
+        stale = self.now - dt.timedelta(days=STALE_DAYS)
+        counts = {
+            "open": Count("pk"),
+            "no_lawyer": Count("pk", filter=~Q(Exists(_current_representation()))),
+            "stale": Count("pk", filter=Q(updated_at__lt=stale)),
+        }
+        rows = (
+            self.cases.filter(status__in=OPEN_STATUSES)
+            .values(f"{prefix}code", f"{prefix}name_en", f"{prefix}name_km")
+            .annotate(**counts)
+            .order_by(f"{prefix}name_en")
+        )
+        rows = [_province_row(row, prefix) for row in rows]
+        # Each case is in one province: these sums count every case once.
+        totals = {key: sum(row[key] for row in rows) for key in counts}
+        return {"rows": rows, "totals": totals}
+
+    def all(self) -> dict:
+        return {
+            "trend": self.trend(),
+            "trend_by_province": self.trend_by_province(),
+            "opened": self.opened(),
+            "bail": self.bail_by_court(),
+            "held": self.held_now(),
+            "custody": self.custody_by_province(),
+            "hearings": self.hearings_next_week(),
+            "caseload": self.caseload(),
+            "attention": self.attention(),
+        }
+
+
+def _as_date(value) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def chart_data(figures: dict) -> dict:
+    """What the two charts draw, as plain JSON (labels already translated)."""
+    trend = figures["trend"]
+    custody = figures["custody"]
+    return {
+        "trend": {
+            "labels": [m["label"] for m in trend["months"]],
+            "datasets": [
+                {"label": str(s["label"]), "data": [m[s["key"]] for m in trend["months"]]}
+                for s in trend["series"]
+            ],
+        },
+        "custody": {
+            "labels": [row["name"] for row in custody["rows"]],
+            "datasets": [
+                {"label": str(s["label"]), "data": [row[s["key"]] for row in custody["rows"]]}
+                for s in custody["statuses"]
+            ],
+        },
+    }
