@@ -4,6 +4,7 @@ Every value a deployment may change is read from the environment through the
 small typed helpers below; see docs/deploy.md for the full list.
 """
 
+import datetime as dt
 import os
 import sys
 from pathlib import Path
@@ -57,6 +58,7 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+PRODUCTION = not (DEBUG or TESTING)
 
 INSTALLED_APPS = [
     "config.admin.CaseworkAdminConfig",
@@ -70,6 +72,12 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "auditlog",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "two_factor",
     "accounts",
     "casework",
     "audit",
@@ -77,17 +85,26 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every response, even an error page, carries the request id.
+    "config.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -117,10 +134,15 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     if env_bool("DATABASE_POOL", False):
         # psycopg 3 connection pool; Django requires CONN_MAX_AGE = 0 with it.
         _db["CONN_MAX_AGE"] = 0
+        from psycopg_pool import ConnectionPool
+
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 2),
             "max_size": env_int("DATABASE_POOL_MAX", 10),
             "timeout": 10,
+            # Test each connection as it leaves the pool, so one the server
+            # dropped (restart, failover) is replaced instead of failing a request.
+            "check": ConnectionPool.check_connection,
         }
     else:
         _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
@@ -139,6 +161,55 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# django-axes first: it refuses a locked-out username+address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockoutBackend",  # axes.backends.AxesStandaloneBackend
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Sign-in: lockout, two factors, sessions (docs/deploy.md) -------------
+
+# Lock a username from one address after this many failures, for the cool-off.
+# Per username *and* address, so a colleague behind the same office router
+# can still sign in while someone guesses at another account.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+# The same address the audit log records (X-Forwarded-For set by our proxy).
+AXES_CLIENT_IP_CALLABLE = "audit.log.client_address"
+# Our audit log is the record people read; axes keeps only its counters.
+AXES_ENABLE_ADMIN = False
+AXES_DISABLE_ACCESS_LOG = True
+AXES_VERBOSE = False
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token", "csrfmiddlewaretoken"]
+
+# Two-factor sign-in (TOTP app + one-time backup codes). Required for these
+# roles, or for everyone with REQUIRE_2FA_FOR_ALL. On by default in production
+# and in the tests; off for a local DEBUG run unless TWO_FACTOR_ENFORCED=1, so
+# the demo logins of `make run` work with a password alone.
+TWO_FACTOR_ENFORCED = env_bool("TWO_FACTOR_ENFORCED", not DEBUG or TESTING)
+TWO_FACTOR_REQUIRED_ROLES = env_list("TWO_FACTOR_REQUIRED_ROLES", "admin,coordinator")
+REQUIRE_2FA_FOR_ALL = env_bool("REQUIRE_2FA_FOR_ALL", False)
+# /admin/login/ is ours (config/urls.py); leave Django's AdminSite alone.
+TWO_FACTOR_PATCH_ADMIN = False
+OTP_TOTP_ISSUER = "Casework"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# Between the password and the code, and for re-typing the password before a
+# sensitive change (email, password, two-factor): how long each step holds.
+LOGIN_CODE_STEP_SECONDS = 300
+PASSWORD_CONFIRM_SECONDS = env_int("PASSWORD_CONFIRM_SECONDS", 600)
+
+# Sessions live in the database: shared by every app server, and ended there
+# when a user is deactivated or their two-factor device is reset.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", 30) * 60
+SESSION_ABSOLUTE_TIMEOUT = env_int("SESSION_ABSOLUTE_HOURS", 12) * 3600
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -163,14 +234,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG or TESTING
+            if not PRODUCTION
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
@@ -184,27 +255,93 @@ AUDITLOG_LOGENTRY_MODEL = "audit.AuditEntry"
 AUDITLOG_STORE_JSON_CHANGES = True
 AUDITLOG_DISABLE_REMOTE_ADDR = False
 
+# --- Headers and cookies ---------------------------------------------------
+# Behind the TLS proxy of docs/deploy.md, which sets X-Forwarded-Proto itself.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = PRODUCTION and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer asks over plain HTTP
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not (DEBUG or TESTING) and env_bool("SECURE_COOKIES", True)
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION and env_bool("SECURE_COOKIES", True)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-X_FRAME_OPTIONS = "DENY"
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
+if SESSION_COOKIE_SECURE:
+    # __Host-: the browser sends it only over HTTPS, to this host, for every path.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+CSRF_FAILURE_VIEW = "config.views.csrf_failure"
+
+# Content-Security-Policy (django-csp 4): our own files only, no inline code.
+# Bootstrap's CSS draws checkboxes and select arrows with data: SVG images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
+# Outgoing mail (password reset links).
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "casework@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Legal clocks: a person whose limit runs out within this many days is flagged.
 DETENTION_WARNING_DAYS = env_int("DETENTION_WARNING_DAYS", 14)
 
+# Logs: one line per event, each with the request id the error page shows.
+# They never hold a person's name or what a form contained: tracebacks keep
+# their frames but not the exception's message (config/logging.py), the
+# request log keeps the path without its query, SQL is never logged.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "request_id": {"()": "config.logging.RequestIdFilter"},
+        "no_query": {"()": "config.logging.StripQueryFilter"},
+    },
+    "formatters": {
+        "plain": {
+            "()": "config.logging.WithheldMessageFormatter",
+            "format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id", "no_query"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Our console only: Django's default mail_admins would send the request
+        # with its form data by email.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # Never log SQL parameters: they carry people's names.
         "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts import views as accounts_views
 from casework import views as casework_views
 
 urlpatterns = [
     path("accounts/", include("accounts.urls")),
+    # Before the admin's own: its password form would skip the second factor.
+    path("admin/login/", accounts_views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("healthz", casework_views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -13,6 +16,7 @@ urlpatterns = [
     path("", include("casework.urls")),
 ]
 
-handler403 = "casework.views.error_403"
-handler404 = "casework.views.error_404"
-handler500 = "casework.views.error_500"
+handler400 = "config.views.error_400"
+handler403 = "config.views.error_403"
+handler404 = "config.views.error_404"
+handler500 = "config.views.error_500"

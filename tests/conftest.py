@@ -7,6 +7,8 @@ from auditlog.context import disable_auditlog
 from django.apps import apps as django_apps
 from django.db import connection
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from pytest_django.plugin import blocking_manager_key
 
 from accounts.models import Role
@@ -71,8 +73,15 @@ def far_case(db):
 
 
 def _client_for(user) -> Client:
+    """Signed in as ``user``, past the second factor (as django_otp.login leaves it)."""
     client = Client()
     client.force_login(user)
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=user, name="default", defaults={"confirmed": True}
+    )
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
     return client
 
 

@@ -47,6 +47,11 @@ MATRIX = {
     "detainee_dossier": ("detainee", ADMIN, 200),
     "import_upload": (None, ADMIN, 200),
     "import_confirm": (None, ADMIN, 405),  # POST only
+    # One's own account (accounts/): every signed-in user.
+    "account": (None, ALL, 200),
+    "password_change": (None, ALL, 200),
+    "email_change": (None, ALL, 200),
+    "confirm_password": (None, ALL, 200),
 }
 # Pages that take a POST: tampering with their ids must also give 404.
 FORMS = {name for name in MATRIX if name.endswith(("_new", "_edit", "_assign", "_decide"))}
@@ -61,6 +66,17 @@ OPEN = {
     "password_reset_complete",
     "healthz",
     "set_language",
+    # Sign-in's second step, and /admin/login/ (sends to sign-in or refuses).
+    "login_verify",
+    "admin_login",
+    # Own second factor (two_factor: namespace, which reverse() here cannot
+    # name): signed-in users only; tests/test_security_2fa.py.
+    "setup",
+    "qr",
+    "setup_complete",
+    "backup_tokens",
+    "profile",
+    "disable",
 }
 
 

@@ -1,0 +1,55 @@
+"""Project-wide middleware: request ids, and no caching of pages."""
+
+import re
+import secrets
+
+from django.utils.cache import add_never_cache_headers
+
+from .logging import request_id_var
+
+# A proxy may pass its own id on; anything else is replaced with ours.
+_SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+def new_request_id() -> str:
+    """16 random digits in groups of four: easy to read out over the phone."""
+    digits = f"{secrets.randbelow(10**16):016d}"
+    return "-".join(digits[i : i + 4] for i in range(0, 16, 4))
+
+
+class RequestIdMiddleware:
+    """Give every request an id: on ``request.id``, in every log line written
+    while it is served, on the ``X-Request-ID`` response header and on the
+    error pages, so a user's "reference" leads to the server log's lines."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get("X-Request-ID", "")
+        request.id = incoming if _SAFE_ID.match(incoming) else new_request_id()
+        token = request_id_var.set(request.id)
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id_var.reset(token)
+        response["X-Request-ID"] = request.id
+        return response
+
+
+class NoStoreMiddleware:
+    """Nothing this app serves may be kept by a browser or a proxy cache.
+
+    Every page past the login holds personal data, and a shared office
+    computer's back button or disk cache must not show it to the next person.
+    Static files never get here: whitenoise answers them earlier, with their
+    own long-lived caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response
