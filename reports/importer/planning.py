@@ -1,48 +1,18 @@
-"""Importing people and cases from a spreadsheet: read, plan, then write all or nothing.
+"""Working out what importing the rows would do, row by row, without writing."""
 
-One row per person in a case (a case with three accused is three rows that
-repeat the case's reference). ``read_upload`` turns the uploaded file into
-rows of text; ``plan_import`` works out, without writing, what each row would
-create or change and what is wrong with it; ``apply_plan`` writes the plan in
-one transaction, refusing if any row has an error. The preview and the commit
-run the same planning, so what is committed is what the preview showed (the
-view compares the two plans' digests).
-
-Matching, so that importing the same file twice changes nothing:
-
-- a case by its NGO reference;
-- a person by ``person_id`` (the number in the people export), else by name
-  among the accused of the row's case, else by the same names and year of
-  birth on an earlier row of the file; otherwise the person is new.
-
-An empty cell leaves what is on file as it is; imports never clear a field,
-never remove a charge, an alias or an accused, and never change a custody
-status that is already recorded (custody moves through dated events on the
-case page, which also run the detention clocks). Family contact, whereabouts
-and notes are not importable: they are entered on the person's page only.
-"""
-
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import re
-import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.conf import settings
-from django.db import transaction
 from django.db.models import Prefetch
 from django.db.models.functions import Lower
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts.models import Role, User
-from audit.context import acting_as
-from casework import services
 from casework.models import (
     Accused,
     Case,
@@ -54,291 +24,9 @@ from casework.models import (
     Province,
     Sex,
     fold,
-    nfc,
 )
 
-MAX_ROWS = getattr(settings, "IMPORT_MAX_ROWS", 5000)
-# An XLSX is a zip: refuse one that would unpack to more than this (a "zip bomb").
-MAX_UNPACKED_BYTES = 50 * 1024 * 1024
-EXAMPLE_PREFIX = "EXAMPLE-"
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: object
-    help: object
-    example: str = ""
-    required: bool = False
-
-
-COLUMNS = [
-    Column(
-        "reference",
-        gettext_lazy("NGO reference"),
-        gettext_lazy(
-            "Required. Rows with the same reference are one case: repeat it on the row of "
-            "each accused. An existing case is updated, a new reference opens a case."
-        ),
-        "EXAMPLE-0001",
-        required=True,
-    ),
-    Column("court_case_number", gettext_lazy("Court case number"), "", "123/2026"),
-    Column("title", gettext_lazy("Short title"), "", "Commune councillors summoned"),
-    Column(
-        "province",
-        gettext_lazy("Province"),
-        gettext_lazy("Needed for a new case. ISO code (KH-2) or name, in English or Khmer."),
-        "KH-2",
-    ),
-    Column(
-        "court",
-        gettext_lazy("Court"),
-        gettext_lazy("The court's name as the app lists it, in English or Khmer."),
-        "Battambang Provincial Court of First Instance",
-    ),
-    Column(
-        "status",
-        gettext_lazy("Case status"),
-        gettext_lazy(
-            "summoned, under_investigation, charged, on_trial, convicted, acquitted, "
-            "dismissed, on_appeal or closed (or the name the app shows)."
-        ),
-        "charged",
-    ),
-    Column(
-        "opened_on",
-        gettext_lazy("Opened on"),
-        gettext_lazy("A date as YYYY-MM-DD. A new case without one is opened today."),
-        "2026-03-02",
-    ),
-    Column(
-        "charges",
-        gettext_lazy("Charges"),
-        gettext_lazy(
-            "Criminal Code articles or charge names, separated by “;”. "
-            "Added to the case's charges; none is removed."
-        ),
-        "Art. 494-495; Art. 453",
-    ),
-    Column(
-        "caseworker",
-        gettext_lazy("Caseworker"),
-        gettext_lazy("User name of an active caseworker who works in the case's province."),
-        "",
-    ),
-    Column(
-        "person_id",
-        gettext_lazy("Person number"),
-        gettext_lazy(
-            "For a person already on file: their number (the “Person number” column "
-            "of the people export). Empty for someone new."
-        ),
-        "",
-    ),
-    Column(
-        "name_latin",
-        gettext_lazy("Name (Latin script)"),
-        gettext_lazy("Required."),
-        "Example Person",
-        required=True,
-    ),
-    Column("name_khmer", gettext_lazy("Name (Khmer script)"), "", "គំរូ ឈ្មោះ"),
-    Column(
-        "aliases",
-        gettext_lazy("Other spellings and aliases"),
-        gettext_lazy("Separated by “;”. Added to those on file."),
-        "Exampel Person",
-    ),
-    Column("sex", gettext_lazy("Sex"), gettext_lazy("female, male, other or unknown."), "female"),
-    Column("birth_year", gettext_lazy("Year of birth"), "", "1985"),
-    Column("birth_date", gettext_lazy("Date of birth"), gettext_lazy("YYYY-MM-DD."), ""),
-    Column(
-        "home_province",
-        gettext_lazy("Home province"),
-        gettext_lazy("ISO code or name."),
-        "KH-2",
-    ),
-    Column("affiliation", gettext_lazy("Political affiliation"), "", ""),
-    Column("former_role", gettext_lazy("Former role"), "", "former commune councillor"),
-    Column("occupation", gettext_lazy("Occupation"), "", "farmer"),
-    Column(
-        "custody_status",
-        gettext_lazy("Custody status"),
-        gettext_lazy(
-            "For this person in this case, used when they are added to the case: "
-            "police_custody, pretrial_detention, serving_sentence, released_on_bail, "
-            "at_liberty, in_hiding, in_exile, deceased or unknown (the default)."
-        ),
-        "at_liberty",
-    ),
-]
-KEYS = [column.key for column in COLUMNS]
-LABELS = {column.key: column.label for column in COLUMNS}
-CASE_FIELDS = [
-    "court_case_number",
-    "title",
-    "province",
-    "court",
-    "status",
-    "opened_on",
-    "caseworker",
-]
-PERSON_FIELDS = [
-    "name_khmer",
-    "sex",
-    "birth_year",
-    "birth_date",
-    "home_province",
-    "affiliation",
-    "former_role",
-    "occupation",
-]
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be read: nothing of it is looked at further."""
-
-
-# --- Reading the file --------------------------------------------------------
-
-
-def read_upload(name: str, data: bytes) -> list[dict]:
-    """The rows of a CSV or XLSX file as ``{"_row": n, column: text}``; header is row 1."""
-    table = _read_xlsx(data) if name.lower().endswith(".xlsx") else _read_csv(data)
-    # Row numbers as the spreadsheet shows them, blank rows skipped.
-    numbered = [(n, cells) for n, cells in enumerate(table, start=1) if any(cells)]
-    if not numbered:
-        raise ImportFileError(_("The file has no rows."))
-    header = [_header_key(cell) for cell in numbered[0][1]]
-    while header and not header[-1]:
-        header.pop()
-    _check_header(header)
-    if len(numbered) - 1 > MAX_ROWS:
-        raise ImportFileError(
-            _(
-                "The file has more than %(max)d rows, the most that can be imported at once. "
-                "Split it into smaller files."
-            )
-            % {"max": MAX_ROWS}
-        )
-    rows = []
-    for number, cells in numbered[1:]:
-        extra = [cell for cell in cells[len(header) :] if cell]
-        row = {"_row": number, "_extra": bool(extra)}
-        for index, key in enumerate(header):
-            row[key] = cells[index] if index < len(cells) else ""
-        rows.append(row)
-    if not rows:
-        raise ImportFileError(_("The file has a header row but no data rows."))
-    return rows
-
-
-def _header_key(cell: str) -> str:
-    return re.sub(r"[\s\-]+", "_", (cell or "").strip().lower())
-
-
-def _check_header(header: list[str]):
-    unknown = [key for key in header if key and key not in KEYS]
-    if unknown:
-        raise ImportFileError(
-            _(
-                "These columns are not ones Casework knows: %(cols)s. Use the column names of "
-                "the template file."
-            )
-            % {"cols": ", ".join(f"“{key}”" for key in unknown)}
-        )
-    if "" in header:
-        raise ImportFileError(_("A column has no name in the first row."))
-    repeated = sorted({key for key in header if header.count(key) > 1})
-    if repeated:
-        raise ImportFileError(
-            _("These columns appear twice: %(cols)s.") % {"cols": ", ".join(repeated)}
-        )
-    missing = [c.key for c in COLUMNS if c.required and c.key not in header]
-    if missing:
-        raise ImportFileError(
-            _(
-                "The file needs these columns: %(cols)s. The first row must name the columns, "
-                "as in the template file."
-            )
-            % {"cols": ", ".join(missing)}
-        )
-
-
-def _read_csv(data: bytes) -> list[list[str]]:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ImportFileError(
-            _(
-                "The file is not in UTF-8, so Khmer names would be garbled. In Excel choose "
-                "“Save as… CSV UTF-8”; in LibreOffice tick “Edit filter settings” and choose "
-                "Unicode (UTF-8)."
-            )
-        ) from None
-    if "\x00" in text:
-        raise ImportFileError(_("This does not look like a CSV file (it contains binary data)."))
-    first_line = text.split("\n", 1)[0]
-    delimiter = max([",", ";", "\t"], key=first_line.count)
-    try:
-        return [
-            [nfc(cell) for cell in row]
-            for row in csv.reader(io.StringIO(text), delimiter=delimiter)
-        ]
-    except csv.Error as exc:
-        message = _("The CSV file cannot be read: %(error)s") % {"error": exc}
-        raise ImportFileError(message) from None
-
-
-def _read_xlsx(data: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-
-    if not data.startswith(b"PK\x03\x04"):
-        raise ImportFileError(
-            _(
-                "This is not an Excel workbook (.xlsx), although its name says so. Save it again "
-                "as “Excel Workbook (.xlsx)” or as CSV UTF-8."
-            )
-        )
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-        if unpacked > MAX_UNPACKED_BYTES:
-            raise ImportFileError(_("The workbook is too large once unpacked."))
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except ImportFileError:
-        raise
-    except Exception:
-        raise ImportFileError(
-            _(
-                "The workbook cannot be opened: it may be damaged, protected by a password, "
-                "or an old .xls file. Save it again as .xlsx or as CSV UTF-8."
-            )
-        ) from None
-    try:
-        sheet = workbook.worksheets[0]
-        table = []
-        for values in sheet.iter_rows(values_only=True):
-            table.append([_xlsx_text(value) for value in values])
-            if len(table) > MAX_ROWS + 10:
-                break
-        return table
-    finally:
-        workbook.close()
-
-
-def _xlsx_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return nfc(str(value))
-
+from .columns import EXAMPLE_PREFIX, LABELS
 
 # --- Looking values up -------------------------------------------------------
 
@@ -495,6 +183,7 @@ class ImportPlan:
     cases: dict
     people: dict
     accused: list
+    summary: dict | None = None
 
     @property
     def error_count(self) -> int:
@@ -509,6 +198,12 @@ class ImportPlan:
         return self.error_count == 0
 
     def counts(self) -> dict:
+        """What the plan does, as counted when it was made (writing it changes the records)."""
+        if self.summary is None:
+            self.summary = self._count()
+        return dict(self.summary)
+
+    def _count(self) -> dict:
         cases = list(self.cases.values())
         people = list(self.people.values())
         return {
@@ -588,6 +283,7 @@ def plan_import(rows: list[dict], user) -> ImportPlan:
         _person_changes(person_plan)
     for result in plan.rows:
         _describe(result, plan)
+    plan.counts()
     return plan
 
 
@@ -674,9 +370,10 @@ def _plan_row(raw, result: RowResult, plan, lookups, person_keys, pairs):
 
 def _merge(target: dict, values: dict, result: RowResult, what: str):
     """Values of one record given on several rows must agree."""
-    for key, (value, shown) in values.items():
+    for key, given in values.items():
         if key.startswith("_"):
             continue
+        value, shown = given
         if key in target and target[key][0] != value:
             result.errors.append(
                 _("%(field)s of %(what)s is “%(new)s” here but “%(old)s” on row %(row)d.")
@@ -960,7 +657,8 @@ def _case_changes(case_plan: CasePlan):
 def _person_changes(person_plan: PersonPlan):
     person = person_plan.instance
     if person is None:
-        person_plan.new_aliases = list(person_plan.aliases)
+        own = fold(person_plan.name_latin)
+        person_plan.new_aliases = [a for a in person_plan.aliases if fold(a) != own]
         return
     for key, (value, _shown, _row) in person_plan.values.items():
         current = getattr(person, key)
@@ -1018,93 +716,3 @@ def _describe(result: RowResult, plan: ImportPlan):
         result.accused_text = _("Added to the case.")
     else:
         result.accused_text = _("Already in the case.")
-
-
-# --- Writing -----------------------------------------------------------------
-
-
-class PlanChanged(Exception):
-    """The records changed between the preview and the commit: nothing was written."""
-
-    def __init__(self, plan: "ImportPlan"):
-        super().__init__("plan changed")
-        self.plan = plan
-
-
-def apply_plan(rows: list[dict], user, *, expected_digest: str, on_commit=None) -> ImportPlan:
-    """Plan again and write it, in one transaction; nothing is written unless every row is
-    correct and the plan is the one the preview showed. ``on_commit(plan)`` runs inside
-    the transaction after the writes (the audit entry: both stand or neither)."""
-    with transaction.atomic(), acting_as(user):
-        plan = plan_import(rows, user)
-        if not plan.ok or plan.digest() != expected_digest:
-            raise PlanChanged(plan)
-        _write(plan, user)
-        if on_commit is not None:
-            on_commit(plan)
-    return plan
-
-
-def _write(plan: ImportPlan, user):
-    today = timezone.localdate()
-    for case_plan in plan.cases.values():
-        values = {key: value for key, (value, _shown, _row) in case_plan.values.items()}
-        if case_plan.instance is None:
-            case = Case(reference=case_plan.reference, opened_by=user, **values)
-            case.save()
-            case_plan.instance = case
-        elif case_plan.changes:
-            case = case_plan.instance
-            status = values.pop("status", case.status)
-            for key, value in values.items():
-                setattr(case, key, value)
-            if status != case.status:
-                # The same door as the status form: a dated event says what changed.
-                services.case_change_status(
-                    actor=user,
-                    case=case,
-                    status=status,
-                    occurred_on=today,
-                    note=_("Changed by a spreadsheet import."),
-                )
-            else:
-                case.version += 1
-                case.save()
-        if case_plan.new_charges:
-            case_plan.instance.charges.add(*case_plan.new_charges)
-    for person_plan in plan.people.values():
-        values = {key: value for key, (value, _shown, _row) in person_plan.values.items()}
-        person = person_plan.instance
-        if person is None:
-            person = Detainee(
-                name_latin=person_plan.name_latin,
-                aliases="\n".join(person_plan.new_aliases),
-                **values,
-            )
-            person.save()
-            person_plan.instance = person
-        elif person_plan.changes or person_plan.new_aliases:
-            for key, value in values.items():
-                setattr(person, key, value)
-            if person_plan.new_aliases:
-                person.aliases = "\n".join([*person.alias_list, *person_plan.new_aliases])
-            person.version += 1
-            person.save()
-    for accused in plan.accused:
-        if accused.existing is None:
-            Accused.objects.create(
-                case=accused.case.instance,
-                detainee=accused.person.instance,
-                custody_status=accused.custody_status,
-            )
-
-
-# --- The template file -----------------------------------------------------------
-
-
-def template_header() -> list[str]:
-    return list(KEYS)
-
-
-def template_example() -> list[str]:
-    return [column.example for column in COLUMNS]
