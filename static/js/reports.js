@@ -25,12 +25,20 @@
       dataset.backgroundColor = colour;
       dataset.borderColor = colour;
       if (line) {
-        dataset.tension = 0.2;
+        // Straight segments: a smoothed curve would dip below zero between small counts.
+        dataset.tension = 0;
         dataset.pointRadius = 3;
+      } else {
+        dataset.maxBarThickness = 28;
       }
     });
+    if (horizontal) {
+      // One row per province, whatever their number (set through the CSSOM: CSP-safe).
+      canvas.parentNode.style.height = Math.max(180, data.labels.length * 24 + 90) + "px";
+    }
     var valueAxis = { beginAtZero: true, stacked: stacked, ticks: { precision: 0 } };
-    var labelAxis = { stacked: stacked };
+    // Every label shown: a province silently skipped would read as "none there".
+    var labelAxis = { stacked: stacked, ticks: { autoSkip: !horizontal } };
     new Chart(canvas, {
       type: line ? "line" : "bar",
       data: data,
