@@ -1,4 +1,5 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
 from django.utils.translation import gettext_lazy as _
 
 
@@ -37,3 +38,14 @@ class EmailChangeForm(PasswordConfirmForm):
     email = forms.EmailField(label=_("New email address"), max_length=254)
 
     field_order = ["email", "password"]
+
+
+class SignInForm(AuthenticationForm):
+    def clean_username(self):
+        # Django's form sets max_length on the field after it is built, so the
+        # length is never checked; a name longer than any account's is refused
+        # here, before it reaches authenticate() and the lockout's records.
+        username = self.cleaned_data.get("username") or ""
+        if len(username) > self.username_field.max_length:
+            raise self.get_invalid_login_error()
+        return username

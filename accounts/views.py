@@ -36,7 +36,7 @@ from two_factor import views as two_factor_views
 from audit.log import record
 from audit.models import AuditEvent
 
-from .forms import CodeForm, EmailChangeForm, PasswordConfirmForm
+from .forms import CodeForm, EmailChangeForm, PasswordConfirmForm, SignInForm
 from .sessions import mark_password_confirmed, password_recently_confirmed
 from .twofactor import is_enrolled, two_factor_required, verify_code
 
@@ -47,6 +47,7 @@ class SignInView(auth_views.LoginView):
     """Step one: the password. Signs in at once when there is no second factor."""
 
     redirect_authenticated_user = True
+    authentication_form = SignInForm
 
     def form_valid(self, form):
         user = form.get_user()

@@ -171,6 +171,8 @@ class CaseFilter(ScopedFilterSet):
     def filter_caseworker(self, queryset, name, value):
         if value is None:
             return queryset
+        if value == self.filters["caseworker"].null_value:  # "Unassigned" was chosen
+            return queryset.filter(caseworker__isnull=True)
         return queryset.filter(caseworker=value)
 
     def filter_lawyer(self, queryset, name, value):

@@ -53,3 +53,25 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         add_never_cache_headers(response)
         return response
+
+
+class RejectNulCharactersMiddleware:
+    """A NUL character in a query parameter is refused with the 400 page.
+
+    No one types one; PostgreSQL cannot store or compare text holding one, so
+    a filter passing it on (``?q=%00``) would fail with a server error. Forms
+    refuse it already, field by field (Django's ProhibitNullCharactersValidator).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.META.get("QUERY_STRING", "") or any(
+            "\x00" in key or any("\x00" in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            from .views import error_400
+
+            return error_400(request)
+        return self.get_response(request)

@@ -242,3 +242,9 @@ def test_saving_an_active_user_keeps_their_sessions(caseworker_client, caseworke
     caseworker.first_name = "Sophea"
     caseworker.save()
     assert caseworker_client.get("/").status_code == 200
+
+
+def test_a_username_longer_than_any_account_is_a_form_error(client, db):
+    response = sign_in(client, "ក" * 5000)
+    assert response.status_code == 200
+    assert response.context["form"].errors

@@ -294,3 +294,10 @@ def test_the_formatter_withholds_chained_messages_too():
         record.exc_info = sys.exc_info()
     text = WithheldMessageFormatter("%(message)s").format(record)
     assert "KeyError" in text and "RuntimeError" in text and NAME not in text
+
+
+def test_a_nul_character_in_a_filter_is_refused_with_the_400_page(caseworker_client):
+    for url in ("/lawyers/?q=%00", "/cases/?q=a%00b", "/detainees/?%00=1"):
+        response = caseworker_client.get(url)
+        assert response.status_code == 400, url
+        assert "Request not understood" in response.content.decode()
