@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_PASSWORD ?= casework-demo-2026
 export DEBUG ?= 1
 
-.PHONY: run test install migrate seed serve lint check clean system-deps messages bench
+.PHONY: run test install migrate seed serve lint check clean system-deps messages bench restore-drill
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers
 # here). Installed once, when missing, if we may use apt-get.
@@ -36,6 +36,24 @@ run: seed
 	@echo "  demo-admin, demo-coordinator, demo-caseworker, demo-caseworker2"
 	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# Production: gunicorn on PostgreSQL, behind the TLS proxy of docs/deploy.md.
+# Needs SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL in the environment.
+# SERVE_MIGRATE=0 on all but one server when several share the database.
+SERVE_MIGRATE ?= 1
+serve: export DEBUG = 0
+serve: export DATABASE_POOL ?= 1
+serve: install
+	@case "$$DATABASE_URL" in postgres*) ;; *) \
+		echo "make serve runs on PostgreSQL: set DATABASE_URL=postgres://... (docs/deploy.md)"; exit 1;; esac
+	$(BIN)/python manage.py check --deploy
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@if [ "$(SERVE_MIGRATE)" = "1" ]; then $(BIN)/python manage.py migrate --noinput; fi
+	exec $(BIN)/gunicorn --config config/gunicorn.conf.py config.wsgi
+
+# Backups: dump, restore into a scratch database, check it (docs/backup.md).
+restore-drill: install
+	scripts/restore_drill.sh
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = "0" ]; then \

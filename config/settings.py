@@ -135,19 +135,17 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     if env_bool("DATABASE_POOL", False):
         # psycopg 3 connection pool; Django requires CONN_MAX_AGE = 0 with it.
         _db["CONN_MAX_AGE"] = 0
-        from psycopg_pool import ConnectionPool
-
         _db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 2),
             "max_size": env_int("DATABASE_POOL_MAX", 10),
             "timeout": 10,
-            # Test each connection as it leaves the pool, so one the server
-            # dropped (restart, failover) is replaced instead of failing a request.
-            "check": ConnectionPool.check_connection,
         }
     else:
         _db["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 60)
-        _db["CONN_HEALTH_CHECKS"] = True
+    # Test a kept connection before a request uses it (with the pool: as it
+    # leaves the pool), so one the server dropped (restart, failover) is
+    # replaced instead of failing the request: recovery without a restart.
+    _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {

@@ -46,11 +46,17 @@ def error_404(request, exception=None):
 def error_500(request):
     # Called while the exception is being handled, wherever it was raised:
     # the view, a template, or a middleware loading the session.
-    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+    exception = sys.exc_info()[1]
+    if isinstance(exception, OperationalError | InterfaceError):
         # The database went away. Django closes the broken connection when this
         # request ends, and the next request opens a new one (CONN_HEALTH_CHECKS
         # or the pool's check): nothing to restart.
         return database_unavailable(request)
+    if isinstance(exception, OverflowError):
+        # A number too large for the database or the calendar, sent on purpose
+        # (?charges=999...9 reaches SQLite as an integer it cannot hold): the
+        # request is at fault, not the server.
+        return error_400(request)
     return _plain(request, "errors/500.html", 500)
 
 

@@ -270,6 +270,7 @@ def test_a_posted_form_never_reaches_the_log(caseworker_client, own_case, server
     )
     caseworker_client.get("/cases/?q=" + NAME)
     caseworker_client.get("/no-such-page/?q=" + NAME)
+    Client().post("/accounts/login/", {"username": "Sokha", "password": "not-the-right-one"})
     assert "Sokha" not in server_log.getvalue()
 
 
@@ -301,3 +302,14 @@ def test_a_nul_character_in_a_filter_is_refused_with_the_400_page(caseworker_cli
         response = caseworker_client.get(url)
         assert response.status_code == 400, url
         assert "Request not understood" in response.content.decode()
+
+
+def test_a_number_too_large_for_the_database_is_a_400_not_a_500(caseworker_client, own_case):
+    caseworker_client.raise_request_exception = False
+    response = caseworker_client.post(
+        f"/cases/{own_case.pk}/edit/",
+        {"reference": "BTB-0001", "charges": "9" * 1000, "version": own_case.version},
+    )
+    assert response.status_code in (200, 400)  # 200 where the database says "no such row"
+    own_case.refresh_from_db()
+    assert own_case.version == 1
