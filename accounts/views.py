@@ -92,7 +92,7 @@ def login_verify(request):
     if request.method == "POST":
         if not AxesProxyHandler.is_allowed(request, credentials):
             return get_lockout_response(request, None, credentials)
-        device = verify_code(user, form.data.get("otp_token", "")) if form.is_valid() else None
+        device = verify_code(user, form.cleaned_data["otp_token"]) if form.is_valid() else None
         if device is not None:
             del request.session[PENDING]
             user.otp_device = device  # django-otp keeps it in the session on login
@@ -114,6 +114,24 @@ def _warn_about_backup_codes(request, device):
         _("You signed in with a backup code. %(left)s left: make new ones on your account page.")
         % {"left": left},
     )
+
+
+def _locked_out(request):
+    """A lockout response when this user may not try a password from here now."""
+    credentials = {"username": request.user.get_username()}
+    if AxesProxyHandler.is_allowed(request, credentials):
+        return None
+    return get_lockout_response(request, None, credentials)
+
+
+def _count_wrong_password(request, form, field: str):
+    """A wrong password typed again counts like one at sign-in: towards the
+    lockout and into the audit log, so a stolen session cannot be used to guess
+    the password behind it."""
+    if field in form.errors:
+        signals.user_login_failed.send(
+            sender=__name__, credentials={"username": request.user.get_username()}, request=request
+        )
 
 
 def recent_password_required(view):
@@ -139,9 +157,13 @@ def confirm_password(request):
         next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         next_url = ""
-    if request.method == "POST" and form.is_valid():
-        mark_password_confirmed(request.session)
-        return redirect(next_url or "account")
+    if request.method == "POST":
+        if locked := _locked_out(request):
+            return locked
+        if form.is_valid():
+            mark_password_confirmed(request.session)
+            return redirect(next_url or "account")
+        _count_wrong_password(request, form, "password")
     return render(request, "registration/confirm_password.html", {"form": form, "next": next_url})
 
 
@@ -166,11 +188,15 @@ def account(request):
 def email_change(request):
     user = request.user
     form = EmailChangeForm(request.POST or None, user=user, initial={"email": user.email})
-    if request.method == "POST" and form.is_valid():
-        user.email = form.cleaned_data["email"]
-        user.save(update_fields=["email"])
-        messages.success(request, _("Your email address was changed."))
-        return redirect("account")
+    if request.method == "POST":
+        if locked := _locked_out(request):
+            return locked
+        if form.is_valid():
+            user.email = form.cleaned_data["email"]
+            user.save(update_fields=["email"])
+            messages.success(request, _("Your email address was changed."))
+            return redirect("account")
+        _count_wrong_password(request, form, "password")
     return render(request, "registration/email_change.html", {"form": form})
 
 
@@ -178,6 +204,13 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's, which asks for the old password; other sessions end with it."""
 
     template_name = "registration/password_change.html"
+
+    def post(self, request, *args, **kwargs):
+        return _locked_out(request) or super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        _count_wrong_password(self.request, form, "old_password")
+        return super().form_invalid(form)
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -27,6 +27,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+for tool in pg_dump pg_restore psql; do
+  command -v "$tool" >/dev/null || {
+    echo "restore_drill: $tool is missing (apt-get install postgresql-client)" >&2; exit 2; }
+done
+
 SOURCE_URL="${DATABASE_URL:-}"
 if [ "$SEED" = 1 ]; then
   SOURCE_URL="${SOURCE_URL:-${CI_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/casework_ci}}"

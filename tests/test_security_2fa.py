@@ -366,3 +366,30 @@ def test_password_change_needs_the_old_password_and_ends_other_sessions(casework
 def test_account_page_shows_the_second_factor_state(coordinator_client, caseworker_client):
     assert "On:" in coordinator_client.get(reverse("account")).content.decode()
     assert caseworker_client.get(reverse("account")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url, field", [("confirm_password", "password"), ("email_change", "password")]
+)
+def test_guessing_the_password_behind_a_signed_in_session_is_locked_out_too(
+    caseworker_client, settings, url, field
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    for n in range(3):
+        response = caseworker_client.post(
+            reverse(url), {field: f"guess-number-{n}-xx", "email": "x@example.org"}
+        )
+    assert response.status_code == 429
+    right = caseworker_client.post(reverse(url), {field: PASSWORD, "email": "x@example.org"})
+    assert right.status_code == 429
+    assert AuditEntry.objects.filter(event=AuditEvent.LOGIN_FAILED).count() >= 3
+
+
+def test_wrong_old_passwords_count_towards_the_lockout(caseworker_client, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    data = {"new_password1": "a new long passphrase", "new_password2": "a new long passphrase"}
+    for n in range(2):
+        response = caseworker_client.post(
+            reverse("password_change"), {"old_password": f"wrong-{n}", **data}
+        )
+    assert response.status_code == 429
