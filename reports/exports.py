@@ -35,20 +35,29 @@ def batched(iterable: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def local_name(row: dict, prefix: str) -> str:
+def local_name(row: dict, prefix: str, khmer: bool | None = None) -> str:
     """The reader's language for bilingual reference data read with values()."""
-    khmer = row.get(f"{prefix}name_km")
-    if (get_language() or "").startswith("km") and khmer:
-        return khmer
+    if khmer is None:
+        khmer = (get_language() or "").startswith("km")
+    name_km = row.get(f"{prefix}name_km")
+    if khmer and name_km:
+        return name_km
     return row.get(f"{prefix}name_en") or ""
+
+
+class Labels:
+    """Translated once per export, not once per row."""
+
+    def __init__(self):
+        self.khmer = (get_language() or "").startswith("km")
+        self.statuses = {value: str(label) for value, label in CaseStatus.choices}
+        self.custody = {value: str(label) for value, label in CustodyStatus.choices}
+        self.sexes = {value: str(label) for value, label in Sex.choices}
+        self.yes, self.no = _("yes"), _("no")
 
 
 def _person_name(latin: str, khmer: str) -> str:
     return f"{latin} ({khmer})" if khmer else latin
-
-
-def _yes_no(value: bool) -> str:
-    return _("yes") if value else _("no")
 
 
 def _staff_name(row: dict, prefix: str) -> str:
@@ -123,48 +132,45 @@ def case_columns(anonymised: bool) -> list[tuple]:
 
 def case_rows(queryset, *, anonymised: bool) -> Iterator[list]:
     """One list of values per case, in the queryset's order."""
-    statuses = dict(CaseStatus.choices)
+    labels = Labels()
     keys = [key for key, _label, _width in case_columns(anonymised)]
     rows = queryset.prefetch_related(None).values(*_CASE_FIELDS)
     for chunk in batched(rows.iterator(chunk_size=CHUNK), CHUNK):
-        ids = [row["pk"] for row in chunk]
-        accused, charges = _case_extras(ids)
+        accused, charges = _case_extras([row["pk"] for row in chunk], labels)
         for row in chunk:
-            people = accused.get(row["pk"], [])
+            people = accused.get(row["pk"], ())
+            values = {
+                "province": local_name(row, "province__", labels.khmer),
+                "province_code": row["province__code"],
+                "court": local_name(row, "court__", labels.khmer),
+                "status": labels.statuses.get(row["status"], row["status"]),
+                "opened_on": row["opened_on"],
+                "accused_count": len(people),
+                "in_custody": sum(1 for p in people if p["custody_status"] in IN_CUSTODY),
+                "charges": charges.get(row["pk"], ""),
+                "next_hearing": row["next_hearing"],
+                "near_limit": labels.yes if row["flagged"] else labels.no,
+                "updated_at": row["updated_at"],
+            }
             if anonymised:
-                names = "; ".join(pseudonym("detainee", p["detainee_id"]) for p in people)
+                values["case"] = pseudonym("case", row["pk"])
+                values["caseworker"] = pseudonym("user", row["caseworker_id"])
+                values["accused"] = "; ".join(
+                    pseudonym("detainee", p["detainee_id"]) for p in people
+                )
             else:
-                names = "; ".join(
+                values["reference"] = row["reference"]
+                values["court_case_number"] = row["court_case_number"]
+                values["title"] = row["title"]
+                values["caseworker"] = _staff_name(row, "caseworker__")
+                values["accused"] = "; ".join(
                     _person_name(p["detainee__name_latin"], p["detainee__name_khmer"])
                     for p in people
                 )
-            values = {
-                "reference": row["reference"],
-                "case": pseudonym("case", row["pk"]),
-                "court_case_number": row["court_case_number"],
-                "title": row["title"],
-                "province": local_name(row, "province__"),
-                "province_code": row["province__code"],
-                "court": local_name(row, "court__"),
-                "status": str(statuses.get(row["status"], row["status"])),
-                "opened_on": row["opened_on"],
-                "caseworker": (
-                    pseudonym("user", row["caseworker_id"])
-                    if anonymised
-                    else _staff_name(row, "caseworker__")
-                ),
-                "accused": names,
-                "accused_count": len(people),
-                "in_custody": sum(1 for p in people if p["custody_status"] in IN_CUSTODY),
-                "charges": "; ".join(charges.get(row["pk"], [])),
-                "next_hearing": row["next_hearing"],
-                "near_limit": _yes_no(row["flagged"]),
-                "updated_at": row["updated_at"],
-            }
             yield [values[key] for key in keys]
 
 
-def _case_extras(case_ids: list[int]) -> tuple[dict, dict]:
+def _case_extras(case_ids: list[int], labels: Labels) -> tuple[dict, dict]:
     """The accused and the charges of a chunk of cases: two queries per chunk."""
     accused = defaultdict(list)
     for row in (
@@ -184,8 +190,9 @@ def _case_extras(case_ids: list[int]) -> tuple[dict, dict]:
         "case_id", "charge__article", "charge_id"
     )
     for row in through.values("case_id", "charge__article", "charge__name_en", "charge__name_km"):
-        charges[row["case_id"]].append(f"{row['charge__article']} {local_name(row, 'charge__')}")
-    return accused, charges
+        name = local_name(row, "charge__", labels.khmer)
+        charges[row["case_id"]].append(f"{row['charge__article']} {name}")
+    return accused, {case_id: "; ".join(names) for case_id, names in charges.items()}
 
 
 # --- People ------------------------------------------------------------------
@@ -244,42 +251,39 @@ def detainee_columns(anonymised: bool) -> list[tuple]:
 
 
 def detainee_rows(queryset, *, user, anonymised: bool) -> Iterator[list]:
-    sexes = dict(Sex.choices)
-    custody_labels = dict(CustodyStatus.choices)
+    labels = Labels()
     keys = [key for key, _label, _width in detainee_columns(anonymised)]
     rows = queryset.prefetch_related(None).values(*_DETAINEE_FIELDS)
     for chunk in batched(rows.iterator(chunk_size=CHUNK), CHUNK):
         cases = _detainee_cases(user, [row["pk"] for row in chunk])
         for row in chunk:
-            mine = cases.get(row["pk"], [])
-            if anonymised:
-                references = "; ".join(pseudonym("case", c["case_id"]) for c in mine)
-            else:
-                references = "; ".join(c["case__reference"] for c in mine)
-            custody = "; ".join(
-                dict.fromkeys(str(custody_labels[c["custody_status"]]) for c in mine)
-            )
+            mine = cases.get(row["pk"], ())
             values = {
-                "person_id": row["pk"],
-                "person": pseudonym("detainee", row["pk"]),
-                "name_latin": row["name_latin"],
-                "name_khmer": row["name_khmer"],
-                "aliases": "; ".join(
-                    a.strip() for a in row["aliases"].replace(",", "\n").splitlines() if a.strip()
-                ),
-                "sex": str(sexes.get(row["sex"], row["sex"])),
+                "sex": labels.sexes.get(row["sex"], row["sex"]),
                 "birth_year": row["birth_year"],
-                "birth_date": row["birth_date"],
-                "home_province": local_name(row, "home_province__"),
+                "home_province": local_name(row, "home_province__", labels.khmer),
                 "home_province_code": row["home_province__code"] or "",
                 "affiliation": row["affiliation"],
-                "former_role": row["former_role"],
                 "occupation": row["occupation"],
-                "place_held": row["place_held"],
                 "case_count": row["case_count"],
-                "cases": references,
-                "custody": custody,
+                "custody": "; ".join(
+                    dict.fromkeys(labels.custody[c["custody_status"]] for c in mine)
+                ),
             }
+            if anonymised:
+                values["person"] = pseudonym("detainee", row["pk"])
+                values["cases"] = "; ".join(pseudonym("case", c["case_id"]) for c in mine)
+            else:
+                values["person_id"] = row["pk"]
+                values["name_latin"] = row["name_latin"]
+                values["name_khmer"] = row["name_khmer"]
+                values["aliases"] = "; ".join(
+                    a.strip() for a in row["aliases"].replace(",", "\n").splitlines() if a.strip()
+                )
+                values["birth_date"] = row["birth_date"]
+                values["former_role"] = row["former_role"]
+                values["place_held"] = row["place_held"]
+                values["cases"] = "; ".join(c["case__reference"] for c in mine)
             yield [values[key] for key in keys]
 
 

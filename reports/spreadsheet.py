@@ -26,6 +26,23 @@ def safe_text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+def _csv_text(value) -> str:
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    if value is None:
+        return ""
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "1" if value else "0"
+    if kind is dt.datetime:
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
+    if kind is dt.date:
+        return value.isoformat()
+    return str(value)
+
+
 def cell(value):
     """One value as a spreadsheet should receive it."""
     if value is None:
@@ -38,17 +55,6 @@ def cell(value):
         # Local time, without offset: spreadsheets have no time zones.
         return timezone.localtime(value).replace(tzinfo=None, microsecond=0)
     return value
-
-
-def _csv_text(value) -> str:
-    value = cell(value)
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
