@@ -488,6 +488,7 @@ def test_anonymised_dossier_has_pseudonyms_and_no_names(admin_client_, dossier_p
         "04/17/1990",
         "1990-04-17",
         "Sok Vannak",
+        "made by admin",
         *SENSITIVE,
     ]:
         assert name not in text, name

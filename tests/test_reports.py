@@ -365,7 +365,7 @@ def test_anonymised_report_pdf_names_no_one(admin_client_, world_cases):
     text = pdf_text(admin_client_.get("/reports/report.pdf?anonymised=1"))
     person = world_cases["own"].accused.first()
     assert pseudonym("detainee", person.detainee_id) in text
-    for name in ["Sokha", "សុខា", "BTB-0001", "Dara", "Chanthy", "caseworker2"]:
+    for name in ["Sokha", "សុខា", "BTB-0001", "Dara", "Chanthy", "caseworker2", "admin"]:
         assert name not in text, name
     assert AuditEntry.objects.get(event=AuditEvent.EXPORT).additional_data["anonymised"] is True
 
