@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from . import sessions
@@ -94,3 +95,22 @@ class TwoFactorRequiredMiddleware:
             _("Your role requires a second factor. Set up an authenticator app to continue."),
         )
         return redirect("two_factor:setup")
+
+
+class UserLanguageMiddleware:
+    """Speak to a signed-in person in the language they chose last, on any device.
+
+    LocaleMiddleware has already picked a language from the cookie or the
+    browser; a choice saved on the user wins over both.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        language = getattr(user, "language", "") if user and user.is_authenticated else ""
+        if language and language != request.LANGUAGE_CODE:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return self.get_response(request)

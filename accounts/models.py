@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +22,14 @@ class User(AbstractUser):
         related_name="staff",
         blank=True,
         help_text=_("The provinces this person works in."),
+    )
+
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        help_text=_("The interface language, remembered from the header's switcher."),
     )
 
     objects = UserManager()

@@ -27,9 +27,10 @@ from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from two_factor import views as two_factor_views
 
@@ -273,3 +274,16 @@ def admin_login(request):
     if request.user.is_admin:
         return redirect(next_url or reverse("admin:index"))
     raise PermissionDenied
+
+
+@login_not_required
+@require_POST
+def set_language(request):
+    """The header's language switcher: Django's view, and remembered on the user."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language", "")
+    user = request.user
+    if user.is_authenticated and language in dict(settings.LANGUAGES) and user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])
+    return response

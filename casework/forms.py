@@ -39,9 +39,22 @@ class VersionedForm(forms.ModelForm):
         if self.instance.pk and not self.is_bound:
             self.initial["version"] = self.instance.version
 
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and data.get("version") is None:
+            # Without the version we cannot tell whether someone saved meanwhile.
+            self.add_error(
+                None,
+                _(
+                    "This form is out of date or incomplete. Reload the page and make your "
+                    "change again."
+                ),
+            )
+        return data
+
     @property
     def expected_version(self) -> int | None:
-        return self.cleaned_data.get("version") or self.instance.version
+        return self.cleaned_data.get("version")
 
 
 class CaseForm(VersionedForm):

@@ -100,3 +100,12 @@ def name_keys(*names: str) -> str:
     """All keys of a person's names and aliases, stored as ``|key|key|`` for lookups."""
     keys = sorted({key for key in (name_key(n) for n in names if n) if key})
     return "|" + "|".join(keys) + "|" if keys else ""
+
+
+MAX_SEARCH_TERMS = 8
+
+
+def search_terms(text: str) -> list[str]:
+    """The distinct words of a search, at most eight: a name has fewer, and a
+    pasted paragraph must not become a thousand-clause query."""
+    return list(dict.fromkeys(fold(text).split()))[:MAX_SEARCH_TERMS]

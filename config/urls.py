@@ -10,7 +10,7 @@ urlpatterns = [
     path("admin/login/", accounts_views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
     path("healthz", casework_views.healthz, name="healthz"),
-    path("i18n/", include("django.conf.urls.i18n")),
+    path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("audit/", include("audit.urls")),
     path("", include("reports.urls")),
     path("", include("casework.urls")),
