@@ -613,3 +613,17 @@ def test_the_template_as_shipped_imports_nothing(admin_client_, db):
     plan = preview(admin_client_, SimpleUploadedFile("template.csv", data)).context["plan"]
     assert not plan.ok
     assert "the template's example row" in plan.rows[0].errors[0]
+
+
+def test_upload_and_confirm_still_need_the_csrf_token(admin_client_, reference_world):
+    """The upload view checks CSRF itself, after the size check (see reports/views.py)."""
+    admin_client_.handler.enforce_csrf_checks = True
+    assert preview(admin_client_, csv_file(GOOD)).status_code == 403
+    assert admin_client_.post("/imports/confirm/", {"sha256": "x"}).status_code == 403
+    assert not AuditEntry.objects.filter(event=AuditEvent.IMPORT).exists()
+    page = admin_client_.get("/imports/")
+    token = page.context["csrf_token"]
+    response = admin_client_.post(
+        "/imports/", {"file": csv_file(GOOD), "csrfmiddlewaretoken": token}
+    )
+    assert response.status_code == 200 and response.context["plan"].ok
