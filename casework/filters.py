@@ -6,6 +6,8 @@ from django import forms
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Collate
+from django.utils.functional import lazy
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
@@ -23,8 +25,9 @@ from .models import (
     Province,
     Representation,
     Sex,
-    fold,
 )
+from .names import search_terms
+from .widgets import QuickSelect
 
 LIMIT_CHOICES = [
     ("near", _("Past or within 14 days of the legal limit")),
@@ -48,9 +51,29 @@ def khmer_order(field: str = "name_khmer", descending: bool = False):
 def name_match(prefix: str, text: str) -> Q:
     """Every word of ``text`` appears in the person's folded names and aliases."""
     condition = Q()
-    for term in fold(text).split():
+    for term in search_terms(text):
         condition &= Q(**{f"{prefix}search_text__contains": term})
     return condition
+
+
+def _descending(label) -> str:
+    return gettext_now("%s (descending)") % label
+
+
+descending = lazy(_descending, str)
+
+
+def sort_labels(labels: dict) -> dict:
+    """Labels for both directions of each sort, translated when shown.
+
+    django-filter formats "(descending)" once, at import, in English; these
+    lazy labels follow the reader's language.
+    """
+    result = {}
+    for (field, param), label in labels.items():
+        result[field] = label
+        result[f"-{param}"] = descending(label)
+    return result
 
 
 class ProvinceFilter(df.ModelChoiceFilter):
@@ -81,13 +104,16 @@ class ScopedFilterSet(df.FilterSet):
                 css = "form-check-input"
             elif isinstance(widget, forms.Select):
                 css = "form-select form-select-sm"
+                if type(widget) is forms.Select:
+                    # Every lawyer and caseworker in scope is an option: hundreds.
+                    field.widget = widget = QuickSelect.replacing(widget)
             else:
                 css = "form-control form-control-sm"
             widget.attrs.setdefault("class", css)
 
 
 class CaseFilter(ScopedFilterSet):
-    q = df.CharFilter(method="filter_q", label=_("Search"))
+    q = df.CharFilter(method="filter_q", label=_("Search"), max_length=200)
     province = ProvinceFilter(field_name="province")
     status = df.ChoiceFilter(choices=CaseStatus.choices, label=_("Case status"))
     custody = df.ChoiceFilter(
@@ -134,13 +160,15 @@ class CaseFilter(ScopedFilterSet):
             ("province__name_en", "province"),
             ("updated_at", "updated"),
         ),
-        field_labels={
-            "reference": _("Reference"),
-            "opened_on": _("Opened"),
-            "status": _("Status"),
-            "province__name_en": _("Province"),
-            "updated_at": _("Last update"),
-        },
+        field_labels=sort_labels(
+            {
+                ("reference", "reference"): _("Reference"),
+                ("opened_on", "opened"): _("Opened"),
+                ("status", "status"): _("Status"),
+                ("province__name_en", "province"): _("Province"),
+                ("updated_at", "updated"): _("Last update"),
+            }
+        ),
         label=_("Sort by"),
     )
 
@@ -151,17 +179,23 @@ class CaseFilter(ScopedFilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["caseworker"].queryset = caseworkers_visible_to(self.user)
-        self.form.fields["caseworker"].queryset = caseworkers_visible_to(self.user)
-        self.form.fields["lawyer"].queryset = Lawyer.objects.visible_to(self.user)
+        # The options show names only: read no more of each caseworker and lawyer.
+        self.form.fields["caseworker"].queryset = caseworkers_visible_to(self.user).only(
+            "username", "first_name", "last_name"
+        )
+        self.form.fields["lawyer"].queryset = Lawyer.objects.visible_to(self.user).only("name")
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.form.cleaned_data.get("sort"):
+            # Many cases share a status or a date: break ties by record number so
+            # a case neither repeats nor vanishes between pages.
+            queryset = queryset.order_by(*queryset.query.order_by, "-pk")
+        return queryset
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
-        if not value:
-            return queryset
-        people = Accused.objects.filter(name_match("detainee__", value), case=OuterRef("pk"))
-        return queryset.filter(
-            Exists(people) | Q(reference__icontains=value) | Q(court_case_number__icontains=value)
-        )
+        return queryset.matching(value) if value else queryset
 
     def filter_custody(self, queryset, name, value):
         return queryset.filter(
@@ -202,7 +236,7 @@ def caseworkers_visible_to(user):
 
 
 class DetaineeFilter(ScopedFilterSet):
-    q = df.CharFilter(method="filter_q", label=_("Search"))
+    q = df.CharFilter(method="filter_q", label=_("Search"), max_length=200)
     province = ProvinceFilter(field_name="home_province", label=_("Home province"))
     custody = df.ChoiceFilter(
         choices=CustodyStatus.choices, method="filter_custody", label=_("Custody status")
@@ -215,12 +249,14 @@ class DetaineeFilter(ScopedFilterSet):
             ("birth_year", "born"),
             ("created_at", "added"),
         ),
-        field_labels={
-            "name_latin": _("Name"),
-            "name_khmer": _("Khmer name"),
-            "birth_year": _("Born"),
-            "created_at": _("Added"),
-        },
+        field_labels=sort_labels(
+            {
+                ("name_latin", "name"): _("Name"),
+                ("name_khmer", "khmer"): _("Khmer name"),
+                ("birth_year", "born"): _("Born"),
+                ("created_at", "added"): _("Added"),
+            }
+        ),
         label=_("Sort by"),
     )
 
@@ -233,6 +269,8 @@ class DetaineeFilter(ScopedFilterSet):
         sort = self.form.cleaned_data.get("sort") or []
         if sort and sort[0].lstrip("-") == "khmer":
             queryset = queryset.order_by(khmer_order(descending=sort[0].startswith("-")), "pk")
+        elif sort:
+            queryset = queryset.order_by(*queryset.query.order_by, "pk")  # ties: stable pages
         return queryset
 
     def filter_q(self, queryset, name, value):

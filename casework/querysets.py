@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from .names import search_terms
+
 
 def _role(user) -> str | None:
     if user is None or not user.is_authenticated or not user.is_active:
@@ -36,6 +38,25 @@ class CaseQuerySet(models.QuerySet):
         from .models import OPEN_STATUSES
 
         return self.filter(status__in=OPEN_STATUSES)
+
+    def matching(self, text: str):
+        """`q` search: an accused's names or aliases contain every word of ``text`` (in
+        either script, case- and accent-insensitively), or the reference or court number
+        contains ``text``.
+
+        Written as one set of case ids (a UNION) rather than an OR across tables, so that
+        PostgreSQL answers each part from its trigram index (migration 0005) instead of
+        testing every case in scope.
+        """
+        from .models import Accused, Case
+
+        named = Accused.objects.order_by()
+        for term in search_terms(text):
+            named = named.filter(detainee__search_text__contains=term)
+        numbered = Case.objects.order_by().filter(
+            Q(reference__icontains=text) | Q(court_case_number__icontains=text)
+        )
+        return self.filter(pk__in=named.values("case_id").union(numbered.values("pk")))
 
     def without_lawyer(self):
         from .models import Representation
@@ -136,9 +157,7 @@ class DetaineeQuerySet(models.QuerySet):
 
     def search(self, text: str):
         """Any part of any name or alias, in either script, case- and accent-insensitively."""
-        from .models import fold
-
-        terms = fold(text).split()
+        terms = search_terms(text)
         qs = self
         for term in terms:
             qs = qs.filter(search_text__contains=term)

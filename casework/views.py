@@ -6,8 +6,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -32,9 +31,12 @@ from .forms import (
     StatusForm,
     likely_duplicates,
 )
-from .models import Accused, BailRequest, Case, Detainee, Hearing, Lawyer, Representation
+from .models import BailRequest, Case, Detainee, Hearing, Lawyer, Representation
+from .paging import ListPaginator, count_up_to
 
 PAGE_SIZE = 50
+# The dashboard says "Cases with no lawyer (1000+)" past this: the list links to them all.
+DASHBOARD_COUNT_CAP = 1000
 
 
 @login_not_required
@@ -49,9 +51,8 @@ def healthz(request):
     return JsonResponse({"status": "ok"})
 
 
-def _page(request, queryset):
-    paginator = Paginator(queryset, PAGE_SIZE)
-    return paginator.get_page(request.GET.get("page"))
+def _page(request, queryset, paginator=Paginator):
+    return paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
 def _querystring_without_page(request) -> str:
@@ -112,12 +113,14 @@ def _coordinator_dashboard(request):
     by_province = {}
     for hearing in hearings:
         by_province.setdefault(hearing.case.province, []).append(hearing)
+    unassigned = scoped.filter(caseworker__isnull=True)
+    no_lawyer = scoped.without_lawyer()
     context = {
         "caseload": list(selectors.caseload(user)),
-        "unassigned": scoped.filter(caseworker__isnull=True).select_related("province")[:20],
-        "unassigned_count": scoped.filter(caseworker__isnull=True).count(),
-        "no_lawyer": scoped.without_lawyer().select_related("province", "caseworker")[:20],
-        "no_lawyer_count": scoped.without_lawyer().count(),
+        "unassigned": unassigned.select_related("province")[:20],
+        "unassigned_count": count_up_to(unassigned, DASHBOARD_COUNT_CAP),
+        "no_lawyer": no_lawyer.select_related("province", "caseworker")[:20],
+        "no_lawyer_count": count_up_to(no_lawyer, DASHBOARD_COUNT_CAP),
         "hearings_by_province": sorted(by_province.items(), key=lambda kv: kv[0].name_en),
         "near_limit": selectors.near_limit_periods(user)[:50],
     }
@@ -135,7 +138,11 @@ def case_list(request):
         user=request.user,
     )
     rows, invalid = _filtered(request, filterset)
-    page = _page(request, rows)
+    # The page's rows come from the unfiltered list: a name search runs for the ids only.
+    shown = selectors.case_list_queryset(request.user)
+    page = ListPaginator(rows, PAGE_SIZE, rows=lambda ids: shown.filter(pk__in=ids)).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "casework/case_list.html",
@@ -477,19 +484,8 @@ def lawyer_assign(request, pk):
 
 @require_safe
 def detainee_list(request):
-    case_count = (
-        Accused.objects.filter(detainee=OuterRef("pk"))
-        .order_by()
-        .values("detainee")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    queryset = (
-        Detainee.objects.visible_to(request.user)
-        .select_related("home_province")
-        .annotate(case_count=Coalesce(Subquery(case_count), 0))
-        .order_by("name_latin", "pk")
-    )
+    # Counts only the cases this user may see: a count is a leak too.
+    queryset = selectors.detainee_list_queryset(request.user)
     filterset = DetaineeFilter(request.GET or None, queryset=queryset, user=request.user)
     rows, invalid = _filtered(request, filterset)
     return render(
@@ -497,7 +493,7 @@ def detainee_list(request):
         "casework/detainee_list.html",
         {
             "filter": filterset,
-            "page": _page(request, rows),
+            "page": _page(request, rows, ListPaginator),
             "invalid": invalid,
             "querystring": _querystring_without_page(request),
             "filtered": bool(request.GET.dict().keys() - {"page", "sort"}),
@@ -591,7 +587,7 @@ def lawyer_list(request):
         )
         .order_by("name", "pk")
     )
-    q = request.GET.get("q", "").strip()
+    q = request.GET.get("q", "").strip()[:200]  # a name, not a paragraph
     if q:
         lawyers = lawyers.filter(
             Q(name__icontains=q)

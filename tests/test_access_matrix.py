@@ -291,3 +291,12 @@ def test_coordinator_cannot_move_a_case_to_a_province_outside_theirs(coordinator
     assert "province" in response.context["form"].errors
     case.refresh_from_db()
     assert case.province.code == "KH-2"
+
+
+def test_people_list_counts_only_cases_in_scope(caseworker_client, world):
+    """A person accused in the caseworker's case and in another's: the list says 1."""
+    person = world["own"].accused.first().detainee
+    f.add_accused(world["far"], detainee=person)
+    response = caseworker_client.get("/detainees/")
+    rows = {p.pk: p.case_count for p in response.context["page"]}
+    assert rows[person.pk] == 1

@@ -495,3 +495,50 @@ def test_people_sort_by_khmer_name_in_khmer_order(admin_client_, caseworker):
     assert names == ["កែវ", "ខឹម", "គង់", "អរ"]
     response = admin_client_.get("/detainees/?sort=-khmer")
     assert [p.name_khmer for p in response.context["page"]] == ["អរ", "គង់", "ខឹម", "កែវ"]
+
+
+def test_edit_without_version_is_refused(caseworker_client, own_case):
+    response = caseworker_client.post(
+        f"/cases/{own_case.pk}/edit/",
+        {
+            "reference": own_case.reference,
+            "province": own_case.province_id,
+            "opened_on": own_case.opened_on.isoformat(),
+            "summary": "No version sent",
+        },
+    )
+    assert response.status_code == 200
+    assert "out of date" in response.content.decode()
+    own_case.refresh_from_db()
+    assert own_case.summary != "No version sent"
+
+
+def test_language_choice_is_remembered_on_the_user(caseworker_client, caseworker, own_case):
+    caseworker_client.post("/i18n/setlang/", {"language": "km", "next": "/"})
+    caseworker.refresh_from_db()
+    assert caseworker.language == "km"
+    # Another device, no language cookie: still Khmer.
+    from django.test import Client
+
+    other = Client()
+    other.force_login(caseworker)
+    response = other.get("/cases/")
+    assert response.wsgi_request.LANGUAGE_CODE == "km"
+    assert "សំណុំរឿង" in response.content.decode()
+
+
+def test_search_with_a_pasted_paragraph_is_answered(admin_client_, many):
+    response = admin_client_.get("/detainees/", {"q": "Sokha " * 1000})
+    assert response.status_code == 200
+    response = admin_client_.get("/cases/", {"q": " ".join(f"w{i}" for i in range(500))})
+    assert response.status_code == 200
+
+
+def test_sorted_pages_neither_repeat_nor_skip_cases(admin_client_, caseworker):
+    for _ in range(60):
+        f.make_case("KH-2", caseworker=caseworker, status="charged")
+    seen = []
+    for page in (1, 2):
+        response = admin_client_.get(f"/cases/?sort=status&page={page}")
+        seen += [c.pk for c in response.context["page"]]
+    assert len(seen) == len(set(seen)) == 60

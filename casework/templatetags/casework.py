@@ -40,4 +40,3 @@ def clock_badge(period):
 @register.filter
 def people(case) -> str:
     return ", ".join(a.detainee.name_latin for a in case.accused.all())
-
