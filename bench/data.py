@@ -247,8 +247,8 @@ def _users(conn) -> None:
             user_id = cursor.execute(
                 """
                 INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name,
-                    email, is_staff, is_active, date_joined, role)
-                VALUES ('!bench-unusable', false, %s, %s, %s, %s, %s, true, now(), %s)
+                    email, is_staff, is_active, date_joined, role, language)
+                VALUES ('!bench-unusable', false, %s, %s, %s, %s, %s, true, now(), %s, '')
                 RETURNING id
                 """,
                 [username, first, last, f"{username}@example.org", role == "admin", role],
