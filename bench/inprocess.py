@@ -36,6 +36,12 @@ class Scenario:
     unavailable: str | None = None
     note: str = ""
     max_samples: int = 10**6
+    cpu: list = field(default_factory=list)  # this process's CPU time per sample (ms)
+    sql_ms: float | None = None  # the queries' own time, in the counting pass
+
+    @property
+    def cpu_ms(self):
+        return statistics.median(self.cpu) if self.cpu else None
 
     @property
     def median_ms(self):
@@ -112,10 +118,11 @@ class Subjects:
     latin: str
     khmer: str
     dossier_person: int
+    coordinator_open: int
 
 
 def find_subjects() -> Subjects:
-    from casework.models import Province
+    from casework.models import OPEN_STATUSES, Province
 
     province = Province.objects.get(code="KH-12")
     status = "closed"
@@ -166,6 +173,12 @@ def find_subjects() -> Subjects:
             "ORDER BY count(*) DESC, detainee_id LIMIT 1"
         )
         dossier_person = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM casework_case c JOIN casework_province p "
+            "ON p.id = c.province_id WHERE p.code = ANY(%s) AND c.status = ANY(%s)",
+            [data.COORDINATOR_PROVINCES, [str(s) for s in OPEN_STATUSES]],
+        )
+        coordinator_open = cursor.fetchone()[0]
         return Subjects(
             province_code=province.code,
             province_id=province.pk,
@@ -179,6 +192,7 @@ def find_subjects() -> Subjects:
             latin="Chea Sreymom",
             khmer="ជា ស្រីមុំ",
             dossier_person=dossier_person,
+            coordinator_open=coordinator_open,
         )
 
 
@@ -352,9 +366,10 @@ def measure(items, *, rounds: int, warmup: int = 3, log=print):
         for s in live:
             if len(s.samples) >= s.max_samples:
                 continue
-            t0 = time.perf_counter_ns()
+            t0, c0 = time.perf_counter_ns(), time.process_time_ns()
             s.run()
             s.samples.append((time.perf_counter_ns() - t0) / 1e6)
+            s.cpu.append((time.process_time_ns() - c0) / 1e6)
         if n == 0:
             per_round = time.perf_counter() - started
             log(f"bench:   one round of {len(live)} scenarios: {per_round:.1f} s")
@@ -365,6 +380,7 @@ def measure(items, *, rounds: int, warmup: int = 3, log=print):
         with CaptureQueriesContext(connection) as ctx:
             s.run()
         s.queries = len(ctx.captured_queries)
+        s.sql_ms = sum(float(q["time"]) for q in ctx.captured_queries) * 1000
         s.slowest_sql = sorted(
             ({"ms": float(q["time"]) * 1000, "sql": q["sql"][:2000]} for q in ctx.captured_queries),
             key=lambda q: -q["ms"],

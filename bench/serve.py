@@ -143,12 +143,15 @@ def case_list(path: str, cookie: str, *, seconds: int, log=print) -> dict:
         server_log.close()
     found = re.search(
         r"BENCH requests=(\d+) duration_us=(\d+) p50_us=(\d+) p95_us=(\d+) p99_us=(\d+) "
-        r"not_200=(\d+) errors=(\d+)",
+        r"not_200=(\d+) errors=\d+ connect=(\d+) read=(\d+) write=(\d+) status=(\d+) "
+        r"timeout=(\d+)",
         done.stdout,
     )
     if not found:
         return {"error": f"wrk output not understood: {done.stdout[-300:]} {done.stderr[-300:]}"}
-    requests, duration, p50, p95, p99, not_ok, errors = map(int, found.groups())
+    requests, duration, p50, p95, p99, not_ok, connect, read, write, status, timeout = map(
+        int, found.groups()
+    )
     rps = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
     return {
         "requests": requests,
@@ -157,7 +160,9 @@ def case_list(path: str, cookie: str, *, seconds: int, log=print) -> dict:
         "p95_ms": p95 / 1000,
         "p99_ms": p99 / 1000,
         "not_200": not_ok,
-        "errors": errors,
+        # Read and write errors are connections closed under wrk at the end of the run.
+        "errors": connect + status + timeout,
+        "socket_errors": {"connect": connect, "read": read, "write": write, "timeout": timeout},
         "workers": workers,
         "seconds": seconds,
         "command": " ".join(Path(part).name if part == gunicorn else part for part in command),

@@ -21,11 +21,12 @@ function done(summary, latency, requests)
   for _, thread in ipairs(threads) do
     bad = bad + thread:get("not_ok")
   end
+  local e = summary.errors
   io.write(string.format(
-    "BENCH requests=%d duration_us=%d p50_us=%d p95_us=%d p99_us=%d not_200=%d errors=%d\n",
+    "BENCH requests=%d duration_us=%d p50_us=%d p95_us=%d p99_us=%d not_200=%d errors=%d"
+      .. " connect=%d read=%d write=%d status=%d timeout=%d\n",
     summary.requests, summary.duration,
     latency:percentile(50), latency:percentile(95), latency:percentile(99),
-    bad,
-    summary.errors.connect + summary.errors.read + summary.errors.write
-      + summary.errors.status + summary.errors.timeout))
+    bad, e.connect + e.read + e.write + e.status + e.timeout,
+    e.connect, e.read, e.write, e.status, e.timeout))
 end

@@ -1,0 +1,125 @@
+"""Why a target was missed, with this run's own figures (the results file's last section).
+
+Each explanation separates what Python spent (this process's CPU time, in the
+same samples as the timings) from what the database spent (the queries' own
+times, from the counting pass), so that a reader sees where the time goes
+before reading the reasons, which hold for the code as it stands.
+"""
+
+from .inprocess import Scenario
+
+
+def _ms(value) -> str:
+    return "—" if value is None else f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def _split(s: Scenario) -> str:
+    return (
+        f"median {_ms(s.median_ms)}: Python CPU {_ms(s.cpu_ms)}, SQL {_ms(s.sql_ms)} "
+        f"in {s.queries} queries"
+    )
+
+
+def _top_sql(s: Scenario, n: int = 3) -> str:
+    parts = []
+    for query in s.slowest_sql[:n]:
+        sql = " ".join(query["sql"].split())
+        what = sql[:70] + ("…" if len(sql) > 70 else "")
+        parts.append(f"{query['ms']:.0f} ms `{what}`")
+    return "; ".join(parts)
+
+
+def _page_cost(s: Scenario) -> str:
+    return (
+        f"{_split(s)}. Most of the Python time is Django's template rendering of the page: "
+        "its 50 rows, and a filter form whose selects offer every court, charge, caseworker "
+        "and lawyer in scope (rendered in Python by casework/widgets.py since this work)"
+    )
+
+
+def explain(found, by: dict, exported: dict, http: dict, info: dict, subjects) -> list[str]:
+    r1 = by["r1"].median_ms
+    cores = info.get("cores") or 1
+    load = info.get("load_average", (0,))[0]
+    lines = []
+    for t in found:
+        if t.met:
+            continue
+        text = None
+        s = by.get(t.key)
+        if t.key == "list" and s and s.samples:
+            text = (
+                f"R1 is {_ms(r1)}: the rows, as one statement, with nothing to render. The page: "
+                f"{_page_cost(s)}."
+            )
+        elif t.key in ("q_latin", "q_khmer") and s and s.samples:
+            text = (
+                f"{_split(s)}. The search itself runs in the count and the page's ids "
+                "(casework.querysets.CaseQuerySet.matching: a UNION of trigram-indexed name, "
+                "reference and court-number matches); the rest is the same page as the list. "
+            )
+            if t.key == "q_khmer":
+                text += (
+                    "In Khmer, pg_trgm under this database's C.UTF-8 character classes "
+                    "takes Khmer vowel signs for word breaks, so a Khmer name yields "
+                    "one-consonant trigrams that many names share, and every candidate person "
+                    "is re-checked. "
+                )
+            text += f"Slowest queries: {_top_sql(s)}."
+        elif t.key == "case_long" and s and s.samples:
+            entries = subjects.long_timeline
+            per_entry = (s.cpu_ms or 0) * 1000 / max(entries, 1)
+            text = (
+                f"{_split(s)}. The query count does not grow with the timeline; rendering "
+                f"{entries} entries through casework/case_detail.html does: about "
+                f"{per_entry:.0f} µs of Python an entry (dates, links, names). 12× R1 is "
+                f"{_ms(12 * r1)}. Meeting it needs the page to show part of a long timeline "
+                "(the latest entries, with a link to the rest) or to cache the rendered "
+                "timeline: template changes, outside this work."
+            )
+        elif t.key == "dash_coord" and s and s.samples:
+            text = (
+                f"{_split(s)}. The coordinator's three provinces hold "
+                f"{subjects.coordinator_open:,} open cases; the caseload table counts them "
+                "per caseworker from an index alone and finds those near or past the limit "
+                "from the custody side, the near-limit list reads custody periods in limit "
+                "order. Slowest queries: "
+                f"{_top_sql(s)}."
+            )
+        elif t.key == "reports":
+            if s is not None and s.samples:
+                text = f"{_split(s)}. Slowest queries: {_top_sql(s)}."
+            else:
+                text = f"/reports/: {t.measured}."
+            text += (
+                " The page's figures (reports/figures.py, built alongside this work by "
+                "another engineer) aggregate every open case in scope with "
+                "COUNT(DISTINCT ...) over joins to the accused."
+            )
+        elif t.key.endswith("_rate") and t.key[: -len("_rate")] in exported:
+            export = exported[t.key[: -len("_rate")]]
+            r = export.result or {}
+            if r.get("cpu_s") is not None and r.get("seconds"):
+                python_rate = (r.get("rows") or 0) / max(r["cpu_s"], 1e-9)
+                text = (
+                    f"{r['rows']:,} rows in {r['seconds']:.1f} s, of which the exporting "
+                    f"process spent {r['cpu_s']:.1f} s of CPU (Python alone would write "
+                    f"{python_rate:,.0f} rows/s); the rest waits for the database, which "
+                    "computes each row's next hearing and legal-limit flag. The export code "
+                    "is reports/exports.py and reports/spreadsheet.py."
+                )
+        elif t.key in ("http_rps", "http_p95") and "error" not in http:
+            cpu = by["list_p1"].cpu_ms
+            if cpu:
+                ceiling = cores * 1000 / cpu
+                text = (
+                    f"In-process, one case list costs {_ms(cpu)} of Python CPU (and "
+                    f"{_ms(by['list_p1'].sql_ms)} of SQL): {cores} cores could serve at most "
+                    f"about {ceiling:.0f} requests/s if nothing else ran, before the database, "
+                    f"gunicorn and wrk take their share of the same cores; the machine's load "
+                    f"average was {load:.1f} at the start. 150 requests/s on two cores needs "
+                    "the page under about 10 ms of CPU."
+                )
+        if text:
+            lines.append(f"- **{t.figure}** ({t.measured}): {text}")
+    return lines
