@@ -68,6 +68,29 @@ def _conflict(form, exc):
     return exc
 
 
+def _form_page(request, form, save, *, title, success, then, case=None):
+    """The one shape of every form page: GET shows the form; a valid POST calls
+    ``save`` (a service function) and goes to ``then``.
+
+    A save refused because someone else saved first shows what changed and
+    keeps what the user typed; a rule the service enforces comes back as a
+    form error. Nothing is half-saved: services run in a transaction.
+    """
+    conflict = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            save()
+        except services.ConflictError as exc:
+            conflict = _conflict(form, exc)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, success)
+            return redirect(then)
+    context = {"form": form, "case": case, "conflict": conflict, "title": title}
+    return render(request, "casework/form.html", context)
+
+
 def _filtered(request, filterset):
     """The filtered rows, or none with the form's errors when a value is not understood."""
     if not filterset.is_bound or filterset.is_valid():
@@ -236,29 +259,18 @@ def case_edit(request, pk):
     user = request.user
     case = access.get_case_for(user, pk)
     form = CaseForm(request.POST or None, instance=case, user=user)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.case_update(
-                actor=user,
-                case=form.instance,
-                expected_version=form.expected_version,
-                charges=form.cleaned_data["charges"],
-            )
-        except services.ConflictError as exc:
-            conflict = _conflict(form, exc)
-        else:
-            messages.success(request, _("Case saved."))
-            return redirect(case)
-    return render(
-        request,
-        "casework/form.html",
-        {
-            "form": form,
-            "case": case,
-            "conflict": conflict,
-            "title": _("Edit case %(ref)s") % {"ref": case.reference},
-        },
+
+    def save():
+        services.case_update(
+            actor=user,
+            case=form.instance,
+            expected_version=form.expected_version,
+            charges=form.cleaned_data["charges"],
+        )
+
+    title = _("Edit case %(ref)s") % {"ref": case.reference}
+    return _form_page(
+        request, form, save, title=title, success=_("Case saved."), then=case, case=case
     )
 
 
@@ -302,18 +314,13 @@ def case_assign(request, pk):
     form = AssignForm(
         request.POST or None, user=user, case=case, initial={"caseworker": case.caseworker_id}
     )
-    if request.method == "POST" and form.is_valid():
+
+    def save():
         services.case_assign(actor=user, case=case, caseworker=form.cleaned_data["caseworker"])
-        messages.success(request, _("Case reassigned."))
-        return redirect(case)
-    return render(
-        request,
-        "casework/form.html",
-        {
-            "form": form,
-            "case": case,
-            "title": _("Assign a caseworker to %(ref)s") % {"ref": case.reference},
-        },
+
+    title = _("Assign a caseworker to %(ref)s") % {"ref": case.reference}
+    return _form_page(
+        request, form, save, title=title, success=_("Case reassigned."), then=case, case=case
     )
 
 
@@ -323,22 +330,18 @@ def hearing_new(request, pk):
     case = access.get_case_for(user, pk)
     form = HearingForm(request.POST or None, user=user, case=case)
     form.instance.case = case
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.hearing_record(actor=user, hearing=form.instance)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("Hearing saved."))
-            return redirect(case)
-    return render(
+
+    def save():
+        services.hearing_record(actor=user, hearing=form.instance)
+
+    return _form_page(
         request,
-        "casework/form.html",
-        {
-            "form": form,
-            "case": case,
-            "title": _("Log a hearing"),
-        },
+        form,
+        save,
+        title=_("Log a hearing"),
+        success=_("Hearing saved."),
+        then=case,
+        case=case,
     )
 
 
@@ -348,28 +351,14 @@ def hearing_edit(request, pk):
     hearing = access.get_hearing_for(user, pk)
     case = hearing.case
     form = HearingForm(request.POST or None, instance=hearing, user=user, case=case)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.hearing_update(
-                actor=user, hearing=form.instance, expected_version=form.expected_version
-            )
-        except services.ConflictError as exc:
-            conflict = _conflict(form, exc)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("Hearing saved."))
-            return redirect(case)
-    return render(
-        request,
-        "casework/form.html",
-        {
-            "form": form,
-            "case": case,
-            "conflict": conflict,
-            "title": _("Hearing"),
-        },
+
+    def save():
+        services.hearing_update(
+            actor=user, hearing=form.instance, expected_version=form.expected_version
+        )
+
+    return _form_page(
+        request, form, save, title=_("Hearing"), success=_("Hearing saved."), then=case, case=case
     )
 
 
@@ -378,18 +367,18 @@ def bail_new(request, pk):
     user = request.user
     case = access.get_case_for(user, pk)
     form = BailRequestForm(request.POST or None, user=user, case=case)
-    if request.method == "POST" and form.is_valid():
+
+    def save():
         services.bail_file(actor=user, bail=form.instance)
-        messages.success(request, _("Bail request recorded."))
-        return redirect(case)
-    return render(
+
+    return _form_page(
         request,
-        "casework/form.html",
-        {
-            "form": form,
-            "case": case,
-            "title": _("File a bail request"),
-        },
+        form,
+        save,
+        title=_("File a bail request"),
+        success=_("Bail request recorded."),
+        then=case,
+        case=case,
     )
 
 
@@ -398,26 +387,19 @@ def bail_decide(request, pk):
     user = request.user
     bail = access.get_bail_request_for(user, pk)
     form = BailDecisionForm(request.POST or None, instance=bail)
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.bail_decide(
-                actor=user, bail=form.instance, expected_version=form.expected_version
-            )
-        except services.ConflictError as exc:
-            conflict = _conflict(form, exc)
-        else:
-            messages.success(request, _("Decision recorded."))
-            return redirect(bail.case)
-    return render(
+
+    def save():
+        services.bail_decide(actor=user, bail=form.instance, expected_version=form.expected_version)
+
+    title = _("Bail decision for %(name)s") % {"name": bail.accused.detainee.name_latin}
+    return _form_page(
         request,
-        "casework/form.html",
-        {
-            "form": form,
-            "case": bail.case,
-            "conflict": conflict,
-            "title": _("Bail decision for %(name)s") % {"name": bail.accused.detainee.name_latin},
-        },
+        form,
+        save,
+        title=title,
+        success=_("Decision recorded."),
+        then=bail.case,
+        case=bail.case,
     )
 
 
@@ -426,27 +408,23 @@ def event_new(request, pk):
     user = request.user
     case = access.get_case_for(user, pk)
     form = EventForm(request.POST or None, case=case)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.event_record(
-                actor=user,
-                event=form.instance,
-                limit=form.cleaned_data.get("limit"),
-                place_held=form.cleaned_data.get("place_held", ""),
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("Event recorded."))
-            return redirect(case)
-    return render(
+
+    def save():
+        services.event_record(
+            actor=user,
+            event=form.instance,
+            limit=form.cleaned_data.get("limit"),
+            place_held=form.cleaned_data.get("place_held", ""),
+        )
+
+    return _form_page(
         request,
-        "casework/form.html",
-        {
-            "form": form,
-            "case": case,
-            "title": _("Record a custody or case event"),
-        },
+        form,
+        save,
+        title=_("Record a custody or case event"),
+        success=_("Event recorded."),
+        then=case,
+        case=case,
     )
 
 
@@ -455,27 +433,23 @@ def lawyer_assign(request, pk):
     user = request.user
     case = access.get_case_for(user, pk)
     form = RepresentationForm(request.POST or None, user=user, case=case)
-    if request.method == "POST" and form.is_valid():
+
+    def save():
         representation = Representation(
             lawyer=form.build_lawyer(),
             accused=form.cleaned_data["accused"],
             since=form.cleaned_data["since"],
         )
-        try:
-            services.lawyer_assign(actor=user, representation=representation)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            messages.success(request, _("Lawyer assigned."))
-            return redirect(case)
-    return render(
+        services.lawyer_assign(actor=user, representation=representation)
+
+    return _form_page(
         request,
-        "casework/form.html",
-        {
-            "form": form,
-            "case": case,
-            "title": _("Assign a lawyer"),
-        },
+        form,
+        save,
+        title=_("Assign a lawyer"),
+        success=_("Lawyer assigned."),
+        then=case,
+        case=case,
     )
 
 
@@ -545,26 +519,14 @@ def detainee_edit(request, pk):
         instance=detainee,
         show_sensitive=access.can_see_sensitive(user, detainee),
     )
-    conflict = None
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.detainee_update(
-                actor=user, detainee=form.instance, expected_version=form.expected_version
-            )
-        except services.ConflictError as exc:
-            conflict = _conflict(form, exc)
-        else:
-            messages.success(request, _("Saved."))
-            return redirect(detainee)
-    return render(
-        request,
-        "casework/form.html",
-        {
-            "form": form,
-            "conflict": conflict,
-            "title": _("Edit %(name)s") % {"name": detainee.name_latin},
-        },
-    )
+
+    def save():
+        services.detainee_update(
+            actor=user, detainee=form.instance, expected_version=form.expected_version
+        )
+
+    title = _("Edit %(name)s") % {"name": detainee.name_latin}
+    return _form_page(request, form, save, title=title, success=_("Saved."), then=detainee)
 
 
 # --- Lawyers and hearings -------------------------------------------------
