@@ -263,8 +263,12 @@ def machine(url: str) -> dict:
 
 
 def write(size, when, info, loaded, subjects, items, exported, http, found, static_problem):
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"{size}-{when:%Y-%m-%d}"
+    folder = RESULTS
+    if only():
+        # A partial tuning run never overwrites the committed results.
+        folder = Path(os.environ.get("TMPDIR", "/tmp")) / "casework-bench"
+    folder.mkdir(exist_ok=True)
+    stem = folder / f"{size}-{when:%Y-%m-%d}"
     met = sum(1 for t in found if t.met)
     lines = [
         f"# Benchmark {size}, {when:%Y-%m-%d %H:%M} UTC",
@@ -402,6 +406,12 @@ def write(size, when, info, loaded, subjects, items, exported, http, found, stat
     return stem.with_suffix(".md")
 
 
+def only() -> set[str]:
+    """BENCH_ONLY=list_p1,q_latin,csv_100k,http: measure just these while tuning
+    (R1 always); the results then go to a temporary folder, not bench/results."""
+    return {part.strip() for part in os.environ.get("BENCH_ONLY", "").split(",") if part.strip()}
+
+
 def session_cookie(client) -> str:
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
 
@@ -416,6 +426,10 @@ def everything(*, size, url, loaded, started, static_problem) -> int:
     users, clients = inprocess.personas()
     subjects = inprocess.find_subjects()
     items, r1_conn = inprocess.scenarios(clients, users, subjects, db.connect_args(url))
+    if only():
+        for s in items:
+            if s.key != "r1" and s.key not in only():
+                s.unavailable = "skipped (BENCH_ONLY)"
     rounds = int(os.environ.get("BENCH_ROUNDS", ROUNDS[size]))
     inprocess.measure(items, rounds=rounds, log=log)
     r1_conn.close()
@@ -430,13 +444,15 @@ def everything(*, size, url, loaded, started, static_problem) -> int:
     skip = {part.strip() for part in os.environ.get("BENCH_SKIP", "").split(",") if part.strip()}
     log("bench: exports, each in its own process ...")
     planned = exports.plan(subjects.dossier_person)
-    if "exports" in skip:
-        for export in planned:
+    for export in planned:
+        if "exports" in skip:
             export.unavailable = "skipped (BENCH_SKIP)"
+        elif only() and export.key not in only():
+            export.unavailable = "skipped (BENCH_ONLY)"
     exported = {e.key: e for e in exports.run(planned, users["admin"].username, log=log)}
     log("bench: HTTP case list under gunicorn + wrk ...")
     listing = f"/cases/?province={subjects.province_code}&status={subjects.status}"
-    if "http" in skip:
+    if "http" in skip or (only() and "http" not in only()):
         http = {"error": "skipped (BENCH_SKIP)"}
     else:
         http = serve.case_list(
