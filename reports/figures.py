@@ -17,9 +17,10 @@ Each figure says what it counts, because the numbers differ:
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
 from django.utils import dateformat, timezone
 from django.utils.translation import gettext_lazy as _
@@ -113,18 +114,6 @@ def _staff(row: dict, prefix: str = "caseworker__") -> str:
     return f"{full} ({row[f'{prefix}username']})" if full else row[f"{prefix}username"]
 
 
-def _without_lawyer() -> Q:
-    """Cases where no one has a current lawyer (as ``CaseQuerySet.without_lawyer``).
-
-    Written as NOT IN an uncorrelated subquery, which PostgreSQL hashes once,
-    rather than an EXISTS evaluated for each case inside the aggregate: 2 to 4
-    times faster at 100,000 cases.
-    """
-    today = timezone.localdate()
-    represented = Representation.objects.filter(Q(until__isnull=True) | Q(until__gte=today))
-    return ~Q(pk__in=represented.values("accused__case_id"))
-
-
 class Report:
     """All figures for one user, period and province. Each property is one query."""
 
@@ -132,15 +121,24 @@ class Report:
         self.user = user
         self.period = period
         self.now = timezone.now()
-        cases = Case.objects.visible_to(user)
+        scope = Case.objects.visible_to(user)
+        # An admin's scope is every case (``visible_to`` adds no condition): then rows
+        # need no "case in scope" test at all, which at a million cases would make
+        # PostgreSQL hash every case id for each figure.
+        self.everything = not scope.query.where
+        self.scope_ids = scope.values("pk")
+        cases = scope
         if period.province is not None:
             cases = cases.filter(province=period.province)
         self.cases = cases
-        self.case_ids = cases.values("pk")
 
     def _in_scope(self, queryset, path: str = "case"):
         """Rows that belong to a case in scope (and in the chosen province)."""
-        return queryset.filter(**{f"{path}__in": self.case_ids})
+        if self.period.province is not None:
+            queryset = queryset.filter(**{f"{path}__province": self.period.province})
+        if not self.everything:
+            queryset = queryset.filter(**{f"{path}__in": self.scope_ids})
+        return queryset
 
     # --- In the period -----------------------------------------------------
 
@@ -314,11 +312,57 @@ class Report:
             result.append(row)
         return result
 
+    # Open cases are counted per (caseworker, province) from the case table alone, and
+    # the ones someone has a current lawyer in from the representations: each case is in
+    # exactly one such group, so sums by caseworker or by province count every case once,
+    # and "no lawyer" is open minus represented. (A NOT IN over every current
+    # representation, tested for each of half a million open cases, ran for minutes.)
+
+    def _open_cases(self):
+        return self.cases.filter(status__in=OPEN_STATUSES)
+
+    @cached_property
+    def _open_counts(self) -> list[dict]:
+        """Open and stale cases per caseworker and province (cases)."""
+        stale = self.now - dt.timedelta(days=STALE_DAYS)
+        return list(
+            self._open_cases()
+            .order_by()
+            .values("caseworker_id", "province__code", "province__name_en", "province__name_km")
+            .annotate(open=Count("pk"), stale=Count("pk", filter=Q(updated_at__lt=stale)))
+        )
+
+    @cached_property
+    def _represented(self) -> dict:
+        """Open cases where someone has a current lawyer, per (caseworker, province code)."""
+        today = timezone.localdate()
+        case = "accused__case"
+        current = Representation.objects.filter(Q(until__isnull=True) | Q(until__gte=today))
+        rows = (
+            self._in_scope(current, case)
+            .filter(**{f"{case}__status__in": OPEN_STATUSES})
+            .order_by()
+            .values(caseworker_id=F(f"{case}__caseworker_id"), code=F(f"{case}__province__code"))
+            .annotate(n=Count(case, distinct=True))
+        )
+        return {(row["caseworker_id"], row["code"]): row["n"] for row in rows}
+
+    def _with_no_lawyer(self, row: dict) -> int:
+        return row["open"] - self._represented.get((row["caseworker_id"], row["province__code"]), 0)
+
     def caseload(self) -> list[dict]:
         """Open cases per caseworker, with the people in them and what needs doing (cases)."""
-        stale = self.now - dt.timedelta(days=STALE_DAYS)
-        rows = (
-            self.cases.filter(status__in=OPEN_STATUSES)
+        totals: dict = {}
+        for row in self._open_counts:
+            total = totals.setdefault(
+                row["caseworker_id"], {"cases": 0, "no_lawyer": 0, "stale": 0}
+            )
+            total["cases"] += row["open"]
+            total["stale"] += row["stale"]
+            total["no_lawyer"] += self._with_no_lawyer(row)
+        people = (
+            self._open_cases()
+            .order_by()
             .values(
                 "caseworker__id",
                 "caseworker__username",
@@ -326,42 +370,46 @@ class Report:
                 "caseworker__last_name",
             )
             .annotate(
-                cases=Count("pk", distinct=True),
                 people=Count("accused__detainee", distinct=True),
                 held=Count(
                     "accused__detainee",
                     distinct=True,
                     filter=Q(accused__custody_status__in=IN_CUSTODY),
                 ),
-                no_lawyer=Count("pk", distinct=True, filter=_without_lawyer()),
-                stale=Count("pk", distinct=True, filter=Q(updated_at__lt=stale)),
             )
-            .order_by("-cases", "caseworker__username")
         )
         result = []
-        for row in rows:
+        for row in people:
+            row.update(totals.get(row["caseworker__id"], {"cases": 0, "no_lawyer": 0, "stale": 0}))
             row["caseworker"] = _staff(row)
             result.append(row)
+        result.sort(
+            key=lambda row: (
+                -row["cases"],
+                row["caseworker__username"] is None,
+                row["caseworker__username"] or "",
+            )
+        )
         return result
 
     def attention(self) -> dict:
         """Open cases with no lawyer, or no update in 30 days, by province (cases)."""
         prefix = "province__"
-        stale = self.now - dt.timedelta(days=STALE_DAYS)
-        counts = {
-            "open": Count("pk"),
-            "no_lawyer": Count("pk", filter=_without_lawyer()),
-            "stale": Count("pk", filter=Q(updated_at__lt=stale)),
-        }
-        rows = (
-            self.cases.filter(status__in=OPEN_STATUSES)
-            .values(f"{prefix}code", f"{prefix}name_en", f"{prefix}name_km")
-            .annotate(**counts)
-            .order_by(f"{prefix}name_en")
-        )
-        rows = [_province_row(row, prefix) for row in rows]
+        keys = ("open", "no_lawyer", "stale")
+        by_province: dict = {}
+        for row in self._open_counts:
+            province = by_province.get(row[f"{prefix}code"])
+            if province is None:
+                province = by_province[row[f"{prefix}code"]] = {
+                    **_province_row({k: v for k, v in row.items() if k.startswith(prefix)}, prefix),
+                    **dict.fromkeys(keys, 0),
+                }
+            province["open"] += row["open"]
+            province["stale"] += row["stale"]
+            province["no_lawyer"] += self._with_no_lawyer(row)
+        rows = sorted(by_province.values(), key=lambda row: row[f"{prefix}name_en"])
         # Each case is in one province: these sums count every case once.
-        totals = {key: sum(row[key] for row in rows) for key in counts}
+        totals = {key: sum(row[key] for row in rows) for key in keys}
         return {"rows": rows, "totals": totals}
 
     def all(self) -> dict:
