@@ -324,9 +324,22 @@ def scenarios(clients, users, subjects: Subjects, url_args: dict):
         Scenario("audit", "Admin's audit view /audit/", _page(admin, "/audit/")),
     ]
     reports = Scenario("reports", "Reports page /reports/", _page(admin, "/reports/"))
+    reports_page = _page(admin, "/reports/")
+
+    def reports_afresh():
+        from reports.figures import forget_figures  # the page remembers its figures
+
+        forget_figures()
+        reports_page()
+
+    reports_cold = Scenario(
+        "reports_cold",
+        "Reports page /reports/, figures computed afresh (remembered figures forgotten first)",
+        reports_afresh,
+    )
     if not url_available("/reports/"):
-        reports.unavailable = NOT_AVAILABLE
-    items.append(reports)
+        reports.unavailable = reports_cold.unavailable = NOT_AVAILABLE
+    items += [reports, reports_cold]
     return items, r1_conn
 
 

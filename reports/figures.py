@@ -16,13 +16,17 @@ Each figure says what it counts, because the numbers differ:
 """
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncMonth
+from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import dateformat, timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from casework.models import (
@@ -450,3 +454,84 @@ def chart_data(figures: dict) -> dict:
             ],
         },
     }
+
+
+# --- Remembered figures ----------------------------------------------------------------
+#
+# At a million cases the figures take seconds to compute (custody by province alone reads
+# every accused), so the reports page keeps them for FIGURES_SECONDS, keyed on whose scope,
+# which period, province and language. Any change to the records they count (a save or
+# delete of a casework model, a case's charges, a user's role or provinces) moves the data
+# version on, so the next view computes them afresh; the page says when the figures it
+# shows were computed. Writes that bypass signals (QuerySet.update, bulk_create) are
+# caught by the time limit alone, as are writes from another process when the cache is
+# the per-process default.
+
+FIGURES_SECONDS = 300
+_VERSION_KEY = "reports:figures:version"
+_WATCHED_APPS = {"casework", "accounts"}
+
+
+def _data_version() -> int:
+    version = cache.get(_VERSION_KEY)
+    if version is None:
+        # Start from the clock, not 0, so a version key evicted from the cache can never
+        # come back to a number that older figures were stored under.
+        cache.add(_VERSION_KEY, time.time_ns(), timeout=None)
+        version = cache.get(_VERSION_KEY, 0)
+    return version
+
+
+def forget_figures() -> None:
+    """Every remembered figure is out of date from now on."""
+    _data_version()
+    try:
+        cache.incr(_VERSION_KEY)
+    except ValueError:  # evicted in between: a fresh version is just as new
+        cache.set(_VERSION_KEY, time.time_ns(), timeout=None)
+
+
+def _data_changed(sender, **kwargs):
+    if sender._meta.app_label not in _WATCHED_APPS:
+        return
+    if kwargs.get("action", "post_").startswith("pre_"):  # m2m_changed fires before and after
+        return
+    update_fields = kwargs.get("update_fields")
+    if update_fields is not None and set(update_fields) <= {"last_login"}:
+        return  # signing in changes no figure
+    forget_figures()
+
+
+for _name, _signal in [
+    ("post_save", post_save),
+    ("post_delete", post_delete),
+    ("m2m_changed", m2m_changed),
+]:
+    _signal.connect(_data_changed, dispatch_uid=f"reports.figures.{_name}")
+
+
+def _scope_key(report: Report) -> str:
+    # Everything is the same for every admin; otherwise the scope is this user's (their
+    # role and provinces are user records: changing them moves the data version on).
+    return "all" if report.everything else f"user-{report.user.pk}"
+
+
+def cached_figures(user, period: Period) -> tuple[dict, dt.datetime]:
+    """``Report(user, period).all()``, remembered; and when it was computed."""
+    report = Report(user, period)
+    key = ":".join(
+        [
+            "reports:figures",
+            str(_data_version()),
+            _scope_key(report),
+            period.start.isoformat(),
+            period.end.isoformat(),
+            period.province.code if period.province is not None else "",
+            get_language() or "",
+        ]
+    )
+    remembered = cache.get(key)
+    if remembered is None:
+        remembered = (report.all(), report.now)
+        cache.set(key, remembered, FIGURES_SECONDS)
+    return remembered

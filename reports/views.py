@@ -27,7 +27,7 @@ from casework.models import Case, Detainee
 
 from . import exports, importer
 from .dossier import dossier_context
-from .figures import Report, chart_data
+from .figures import FIGURES_SECONDS, Report, cached_figures, chart_data
 from .forms import IMPORT_MAX_BYTES, ImportUploadForm, ReportForm
 from .pdf import render_pdf
 from .pseudonyms import pseudonym
@@ -84,11 +84,14 @@ def reports_page(request):
     form = ReportForm(request.GET, user=request.user)
     context = {"form": form, "can_export": access.can_export(request.user)}
     if form.is_valid():
-        figures = Report(request.user, form.period()).all()
+        # Remembered for a few minutes (figures.cached_figures); the page says as of when.
+        figures, computed_at = cached_figures(request.user, form.period())
         context.update(
             figures=figures,
             charts=chart_data(figures),
             period=form.period(),
+            computed_at=computed_at,
+            figures_minutes=FIGURES_SECONDS // 60,
             querystring=request.GET.urlencode(),
         )
     return render(request, "reports/reports.html", context)

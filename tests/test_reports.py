@@ -186,6 +186,62 @@ def test_caseload_and_cases_needing_attention(
     assert attention["totals"] == {"open": 3, "no_lawyer": 2, "stale": 1}
 
 
+def test_no_lawyer_counts_open_cases_without_a_current_lawyer_once(
+    admin_user, caseworker, coordinator
+):
+    lawyer = f.make_lawyer()
+    # Two accused, both represented: one case with a lawyer, counted once.
+    both = f.make_case("KH-2", caseworker=caseworker)
+    for name in ["Keo Sothea", "Lim Bopha"]:
+        f.represent(lawyer, f.add_accused(both, f.make_detainee(name)))
+    # The lawyer stopped last month: no current lawyer.
+    ended = f.make_case("KH-2", caseworker=caseworker)
+    f.represent(
+        lawyer,
+        f.add_accused(ended),
+        since=TODAY - dt.timedelta(days=90),
+        until=TODAY - dt.timedelta(days=30),
+    )
+    # Represented until later this year: still current.
+    until_later = f.make_case("KH-12", caseworker=caseworker)
+    f.represent(lawyer, f.add_accused(until_later), until=TODAY + dt.timedelta(days=30))
+    # No accused at all: nobody has a lawyer.
+    f.make_case("KH-12", caseworker=caseworker)
+    # Closed: not an open case, whatever its lawyers.
+    f.make_case("KH-2", caseworker=caseworker, status="closed")
+
+    report = Report(admin_user, period())
+    [row] = report.caseload()
+    assert (row["cases"], row["no_lawyer"]) == (4, 2)
+    attention = {r["code"]: r for r in report.attention()["rows"]}
+    assert (attention["KH-2"]["open"], attention["KH-2"]["no_lawyer"]) == (2, 1)
+    assert (attention["KH-12"]["open"], attention["KH-12"]["no_lawyer"]) == (2, 1)
+    assert report.attention()["totals"]["no_lawyer"] == 2
+
+    # The coordinator (Battambang, Banteay Meanchey) sees Battambang's cases only.
+    mine = Report(coordinator, period())
+    assert [r["code"] for r in mine.attention()["rows"]] == ["KH-2"]
+    assert mine.attention()["totals"] == {"open": 2, "no_lawyer": 1, "stale": 0}
+    assert [(r["cases"], r["no_lawyer"]) for r in mine.caseload()] == [(2, 1)]
+
+
+def test_caseload_counts_a_person_in_two_cases_once(admin_user, caseworker, caseworker2):
+    person = f.make_detainee("Keo Sothea")
+    f.make_case("KH-2", caseworker=caseworker, accused=[person])
+    second = f.make_case("KH-6", caseworker=caseworker, accused=[person])
+    f.add_accused(second, f.make_detainee("Lim Bopha"), custody_status="pretrial_detention")
+    f.make_case("KH-2", caseworker=caseworker2, accused=[person])
+    rows = {r["caseworker__username"]: r for r in Report(admin_user, period()).caseload()}
+    assert (rows["caseworker"]["cases"], rows["caseworker"]["people"]) == (2, 2)
+    assert rows["caseworker"]["held"] == 1
+    assert (rows["caseworker2"]["cases"], rows["caseworker2"]["people"]) == (1, 1)
+    # Most cases first.
+    assert [r["caseworker__username"] for r in Report(admin_user, period()).caseload()] == [
+        "caseworker",
+        "caseworker2",
+    ]
+
+
 def test_default_period_is_the_last_twelve_months():
     start, end = default_period(dt.date(2026, 3, 15))
     assert (start, end) == (dt.date(2025, 4, 1), dt.date(2026, 3, 15))
@@ -315,6 +371,53 @@ def test_pdf_queries_do_not_grow_with_rows(admin_client_, caseworker):
     few = _queries(admin_client_, "/reports/report.pdf")
     _populate(caseworker, 29)
     assert _queries(admin_client_, "/reports/report.pdf") == few
+
+
+# --- Remembered figures --------------------------------------------------------------
+
+
+def test_page_shows_a_change_at_once_and_says_as_of_when(admin_client_, caseworker, world_cases):
+    def opened(client):
+        return client.get("/reports/").context["figures"]["opened"]["cases"]
+
+    before = opened(admin_client_)
+    body = admin_client_.get("/reports/").content.decode()
+    assert 'id="figures-as-of"' in body and "Figures as of" in body
+    f.make_case("KH-2", caseworker=caseworker)
+    assert opened(admin_client_) == before + 1
+    # A change to a case's charges counts too.
+    case = Case.objects.get(reference="BTB-0001")
+    charges = admin_client_.get("/reports/").context["figures"]["opened"]["charges"]
+    case.charges.add(3)
+    assert admin_client_.get("/reports/").context["figures"]["opened"]["charges"] == charges + 1
+
+
+def test_second_view_is_served_from_the_remembered_figures(admin_client_, world_cases):
+    cold = _queries(admin_client_, "/reports/")
+    warm = _queries(admin_client_, "/reports/")
+    assert warm < cold - 10
+    # Another province: other figures, computed afresh.
+    assert _queries(admin_client_, "/reports/?province=KH-2") > warm + 10
+
+
+def test_remembered_figures_are_never_shared_across_scopes(
+    admin_client_, coordinator_client, world_cases
+):
+    assert "Phnom Penh" in admin_client_.get("/reports/").content.decode()
+    body = coordinator_client.get("/reports/").content.decode()
+    assert "Phnom Penh" not in body and "Chanthy" not in body
+
+
+def test_a_coordinators_new_province_shows_at_once(coordinator, coordinator_client, world_cases):
+    assert "Phnom Penh" not in coordinator_client.get("/reports/").content.decode()
+    coordinator.provinces.add(f.province("KH-12"))
+    assert "Phnom Penh" in coordinator_client.get("/reports/").content.decode()
+
+
+def test_remembered_figures_are_kept_per_language(admin_client_, world_cases):
+    english = admin_client_.get("/reports/").context["figures"]["trend"]["months"][-1]["label"]
+    khmer = admin_client_.get("/reports/", HTTP_ACCEPT_LANGUAGE="km").context["figures"]
+    assert khmer["trend"]["months"][-1]["label"] != english
 
 
 # --- The PDF ------------------------------------------------------------------------------
