@@ -4,7 +4,7 @@ and its choice lists are scoped too: a filter cannot reveal what a list hides.""
 import django_filters as df
 from django import forms
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Collate
 from django.utils.functional import lazy
 from django.utils.translation import gettext as gettext_now
@@ -26,7 +26,6 @@ from .models import (
     Representation,
     Sex,
 )
-from .names import search_terms
 from .widgets import QuickSelect
 
 LIMIT_CHOICES = [
@@ -46,14 +45,6 @@ def khmer_order(field: str = "name_khmer", descending: bool = False):
     if connection.vendor == "postgresql":
         expression = Collate(field, "km-x-icu")
     return expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
-
-
-def name_match(prefix: str, text: str) -> Q:
-    """Every word of ``text`` appears in the person's folded names and aliases."""
-    condition = Q()
-    for term in search_terms(text):
-        condition &= Q(**{f"{prefix}search_text__contains": term})
-    return condition
 
 
 def _descending(label) -> str:
@@ -274,7 +265,7 @@ class DetaineeFilter(ScopedFilterSet):
         return queryset
 
     def filter_q(self, queryset, name, value):
-        return queryset.filter(name_match("", value)) if value.strip() else queryset
+        return queryset.search(value) if value.strip() else queryset
 
     def filter_custody(self, queryset, name, value):
         return queryset.filter(

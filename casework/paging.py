@@ -10,9 +10,14 @@ cheap however deep the page), then that page's rows with their annotations.
 Whatever the size of the list, a page runs the same queries: the count, which
 stops after ``cap`` + 1 rows; the page's ids, one more than a page, which
 tells whether another page follows; the rows for those ids.
+
+A search (``counted_with_page``) must find every match to sort them anyway: its
+page's ids come with the number of matches (``COUNT(*) OVER ()``) in one query,
+so the search runs once, not once to count and again for the page.
 """
 
 from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
+from django.db.models import Count, Window
 from django.utils.functional import cached_property
 
 CAP = 10_000
@@ -40,13 +45,17 @@ def count_up_to(queryset, cap: int):
 class ListPaginator(Paginator):
     """Django's Paginator, counting up to ``cap`` and reading ids first (no orphans)."""
 
-    def __init__(self, object_list, per_page, *, rows=None, cap: int = CAP):
+    def __init__(
+        self, object_list, per_page, *, rows=None, cap: int = CAP, counted_with_page=False
+    ):
         """``rows(ids)``: the rows to show for those ids, with their annotations; by
         default ``object_list`` narrowed to them. A caller whose filters cost (a name
-        search) passes the unfiltered list, so they run for the ids alone."""
+        search) passes the unfiltered list, so they run for the ids alone, and
+        ``counted_with_page``, so they run once."""
         super().__init__(object_list, per_page)
         self.rows = rows or (lambda ids: object_list.filter(pk__in=ids))
         self.cap = cap
+        self.counted_with_page = counted_with_page
         self.last_seen: int = 0  # the furthest page known to exist, when the count is capped
 
     @cached_property
@@ -62,8 +71,12 @@ class ListPaginator(Paginator):
         pages = super().num_pages
         return AtLeast(max(pages, self.last_seen)) if self.capped else pages
 
+    @property
+    def _counting_with_page(self) -> bool:
+        return self.counted_with_page and "count" not in self.__dict__
+
     def validate_number(self, number):
-        if not self.capped:
+        if not self._counting_with_page and not self.capped:
             return super().validate_number(number)
         # Past the cap a page exists when it has rows, which page() finds out.
         try:
@@ -79,9 +92,20 @@ class ListPaginator(Paginator):
     def page(self, number):
         number = self.validate_number(number)
         bottom = (number - 1) * self.per_page
-        ids = list(
-            self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page + 1]
-        )
+        if self._counting_with_page:
+            found = list(
+                self.object_list.annotate(matches=Window(Count("pk"))).values_list(
+                    "pk", "matches"
+                )[bottom : bottom + self.per_page + 1]
+            )
+            ids = [pk for pk, _matches in found]
+            if found or number == 1:
+                self.__dict__["count"] = found[0][1] if found else 0
+                self.__dict__.pop("num_pages", None)
+        else:
+            ids = list(
+                self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page + 1]
+            )
         if not ids and number > 1:
             raise EmptyPage(self.error_messages["no_results"])
         if self.capped:
@@ -99,7 +123,7 @@ class ListPaginator(Paginator):
         except PageNotAnInteger:
             return self.page(1)
         except EmptyPage:
-            if self.capped:
+            if self._counting_with_page or self.capped:
                 # A page past the end (an old link): count exactly, this once.
                 self.__dict__["count"] = self.object_list.count()
                 self.__dict__.pop("num_pages", None)

@@ -13,6 +13,31 @@ from django.utils import timezone
 
 from .names import search_terms
 
+# pg_trgm indexes words by their three-letter pieces: a term shorter than that has
+# none inside a word, only at its start (after the space that pads each word).
+SHORT_TERM = 3
+
+
+def names_match(text: str, prefix: str = "") -> Q:
+    """Every word of ``text`` appears in the person's folded names and aliases
+    (``Detainee.search_text``: lower-case Latin, Khmer as typed, one space between words).
+
+    A word of one or two letters must start a name word: "ly" finds Ly Sokha but not
+    Sokhaly, and the Khmer family name ជា finds ជា ស្រីមុំ. Users search such short
+    words as names; anywhere inside a word they match most people, and no trigram
+    index can find them (migration 0005).
+    """
+    field = f"{prefix}search_text"
+    condition = Q()
+    for term in search_terms(text):
+        if len(term) < SHORT_TERM:
+            condition &= Q(**{f"{field}__startswith": term}) | Q(
+                **{f"{field}__contains": f" {term}"}
+            )
+        else:
+            condition &= Q(**{f"{field}__contains": term})
+    return condition
+
 
 def _role(user) -> str | None:
     if user is None or not user.is_authenticated or not user.is_active:
@@ -50,9 +75,7 @@ class CaseQuerySet(models.QuerySet):
         """
         from .models import Accused, Case
 
-        named = Accused.objects.order_by()
-        for term in search_terms(text):
-            named = named.filter(detainee__search_text__contains=term)
+        named = Accused.objects.order_by().filter(names_match(text, "detainee__"))
         numbered = Case.objects.order_by().filter(
             Q(reference__icontains=text) | Q(court_case_number__icontains=text)
         )
@@ -157,11 +180,7 @@ class DetaineeQuerySet(models.QuerySet):
 
     def search(self, text: str):
         """Any part of any name or alias, in either script, case- and accent-insensitively."""
-        terms = search_terms(text)
-        qs = self
-        for term in terms:
-            qs = qs.filter(search_text__contains=term)
-        return qs
+        return self.filter(names_match(text))
 
 
 class LawyerQuerySet(models.QuerySet):

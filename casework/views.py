@@ -161,11 +161,13 @@ def case_list(request):
         user=request.user,
     )
     rows, invalid = _filtered(request, filterset)
-    # The page's rows come from the unfiltered list: a name search runs for the ids only.
+    # The page's rows come from the unfiltered list: a name search runs for the ids
+    # only, and once (its matches counted with the page).
     shown = selectors.case_list_queryset(request.user)
-    page = ListPaginator(rows, PAGE_SIZE, rows=lambda ids: shown.filter(pk__in=ids)).get_page(
-        request.GET.get("page")
-    )
+    searching = not invalid and bool(filterset.is_bound and filterset.form.cleaned_data.get("q"))
+    page = ListPaginator(
+        rows, PAGE_SIZE, rows=lambda ids: shown.filter(pk__in=ids), counted_with_page=searching
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "casework/case_list.html",

@@ -542,3 +542,42 @@ def test_sorted_pages_neither_repeat_nor_skip_cases(admin_client_, caseworker):
         response = admin_client_.get(f"/cases/?sort=status&page={page}")
         seen += [c.pk for c in response.context["page"]]
     assert len(seen) == len(set(seen)) == 60
+
+
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("ly", {"BTB-0101"}),  # a short word starts a name word: Ly, not Sokhaly
+        ("ly sok", {"BTB-0101"}),
+        ("haly", {"BTB-0102"}),  # three letters or more: anywhere in a word
+        ("ជា", {"BTB-0103"}),  # the Khmer family name, not the ជា inside សុជាតា
+        ("ជាតា", {"BTB-0104"}),
+    ],
+)
+def test_short_search_words_match_the_start_of_a_name(admin_client_, caseworker, q, expected):
+    for reference, name in [("BTB-0101", "Ly Sokha"), ("BTB-0102", "Sokhaly Dara"),
+                            ("BTB-0103", "Chea Sreymom ជា ស្រីមុំ"),
+                            ("BTB-0104", "Sok Cheata សុខ សុជាតា")]:  # fmt: skip
+        case = f.make_case("KH-2", caseworker=caseworker, reference=reference)
+        f.add_accused(case, f.make_detainee(name))
+    assert references(admin_client_.get("/cases/", {"q": q})) == expected
+    people = admin_client_.get("/detainees/", {"q": q}).context["page"]
+    assert len(people) == len(expected)
+
+
+def test_search_results_are_counted_and_paged(admin_client_, caseworker):
+    for n in range(57):
+        case = f.make_case("KH-2", caseworker=caseworker, reference=f"BTB-{n:04d}")
+        f.add_accused(case, f.make_detainee(f"Sopheap Vann {n}"))
+    first = admin_client_.get("/cases/", {"q": "sopheap"})
+    assert first.context["page"].paginator.count == 57
+    assert "57 cases" in first.content.decode()
+    second = admin_client_.get("/cases/", {"q": "sopheap", "page": 2})
+    assert len(second.context["page"].object_list) == 7
+    assert references(first) | references(second) == {f"BTB-{n:04d}" for n in range(57)}
+    # An old link past the end shows the last page, not an error.
+    late = admin_client_.get("/cases/", {"q": "sopheap", "page": 9})
+    assert late.status_code == 200 and late.context["page"].number == 2
+    none = admin_client_.get("/cases/", {"q": "nobody-by-this-name"})
+    assert none.context["page"].paginator.count == 0
+    assert "No case matches these filters." in none.content.decode()
