@@ -22,7 +22,9 @@ from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, Q
+from django.db import connection
+from django.db.models import Case as DbCase
+from django.db.models import CharField, Count, F, Q, Value, When
 from django.db.models.functions import TruncMonth
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import dateformat, timezone
@@ -40,6 +42,7 @@ from casework.models import (
     CustodyStatus,
     Event,
     Hearing,
+    Province,
     Representation,
 )
 
@@ -99,14 +102,6 @@ def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     return start, today
 
 
-def _people(kinds) -> Count:
-    return Count("accused__detainee", distinct=True, filter=Q(kind__in=kinds))
-
-
-def _trend_counts() -> dict:
-    return {key: _people(kinds) for key, (_label, kinds) in TREND.items()}
-
-
 def _province_row(row: dict, prefix: str) -> dict:
     return {"code": row[f"{prefix}code"], "name": local_name(row, prefix), **row}
 
@@ -153,17 +148,68 @@ class Report:
             kind__in=[kind for _label, kinds in TREND.values() for kind in kinds],
         )
 
+    @cached_property
+    def _trend_counts(self) -> dict:
+        """The four trend figures per month, per province and for the whole period, in one
+        query: each event of the period is joined to its person and province once, and
+        counted three ways (the same person is counted once in each month, province and
+        in the period; COUNT(DISTINCT) per grouping, so never summed across groupings)."""
+        kind_group = DbCase(
+            *[When(kind__in=kinds, then=Value(key)) for key, (_label, kinds) in TREND.items()],
+            output_field=CharField(),
+        )
+        events = (
+            self._events()
+            .filter(accused__isnull=False)  # events about a case, not a person: no one to count
+            .order_by()
+            .values(
+                month=TruncMonth("occurred_on"),
+                grp=kind_group,
+                person=F("accused__detainee_id"),
+                province=F("case__province_id"),
+            )
+        )
+        inner, params = events.query.sql_with_params()
+        q = connection.ops.quote_name
+        counts = ", ".join(
+            f"COUNT(DISTINCT CASE WHEN e.grp = %s THEN e.person END) AS {q(key)}" for key in TREND
+        )
+        count_params = list(TREND)
+        province = Province._meta.db_table
+        sql = f"""
+            WITH e AS ({inner})
+            SELECT 'month' AS axis, e.month AS month, NULL AS code, NULL AS name_en,
+                NULL AS name_km, {counts}
+            FROM e GROUP BY e.month
+            UNION ALL
+            SELECT 'province', NULL, p.code, p.name_en, p.name_km, {counts}
+            FROM e INNER JOIN {q(province)} p ON p.id = e.province
+            GROUP BY p.code, p.name_en, p.name_km
+            UNION ALL
+            SELECT 'total', NULL, NULL, NULL, NULL, {counts} FROM e
+        """
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *count_params * 3])
+            columns = [col[0] for col in cursor.description]
+            rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        prefix = "case__province__"
+        result = {"months": {}, "provinces": [], "totals": dict.fromkeys(TREND, 0)}
+        for row in rows:
+            values = {key: row[key] for key in TREND}
+            if row["axis"] == "month":
+                result["months"][_as_date(row["month"])] = values
+            elif row["axis"] == "province":
+                names = {f"{prefix}{k}": row[k] for k in ("code", "name_en", "name_km")}
+                result["provinces"].append({**names, **values})
+            else:
+                result["totals"] = values
+        result["provinces"].sort(key=lambda row: row[f"{prefix}name_en"])
+        return result
+
     def trend(self) -> dict:
         """People summoned, questioned, arrested, released per month (people)."""
-        rows = (
-            self._events()
-            .annotate(month=TruncMonth("occurred_on"))
-            .values("month")
-            .annotate(**_trend_counts())
-            .order_by("month")
-        )
-        by_month = {_as_date(row["month"]): row for row in rows}
-        totals = self._events().aggregate(**_trend_counts())
+        by_month = self._trend_counts["months"]
+        totals = self._trend_counts["totals"]
         months = []
         for month in self.period.months():
             row = by_month.get(month, {})
@@ -186,14 +232,9 @@ class Report:
     def trend_by_province(self) -> list[dict]:
         """The same four figures for the whole period, one row per province (people)."""
         prefix = "case__province__"
-        rows = (
-            self._events()
-            .values(f"{prefix}code", f"{prefix}name_en", f"{prefix}name_km")
-            .annotate(**_trend_counts())
-            .order_by(f"{prefix}name_en")
-        )
         return [
-            {**_province_row(row, prefix), "values": [row[key] for key in TREND]} for row in rows
+            {**_province_row(row, prefix), "values": [row[key] for key in TREND]}
+            for row in self._trend_counts["provinces"]
         ]
 
     def opened(self) -> dict:
@@ -431,6 +472,8 @@ class Report:
 
 
 def _as_date(value) -> dt.date:
+    if isinstance(value, str):  # SQLite, read back from raw SQL
+        return dt.date.fromisoformat(value[:10])
     return value.date() if isinstance(value, dt.datetime) else value
 
 

@@ -81,6 +81,23 @@ def test_trend_by_province(admin_user, trend_world):
     assert rows["KH-12"]["arrested"] == 1 and rows["KH-12"]["released"] == 1
 
 
+def test_a_person_arrested_in_two_provinces_counts_once_a_month_and_once_in_each(
+    admin_user, caseworker
+):
+    person = f.make_detainee("Keo Sothea")
+    battambang = f.make_case("KH-2", caseworker=caseworker, accused=[person])
+    phnom_penh = f.make_case("KH-12", accused=[person])
+    for case in (battambang, phnom_penh):
+        f.make_event(case, Event.Kind.ARRESTED, accused=case.accused.get(), occurred_on=THIS_MONTH)
+    report = Report(admin_user, period())
+    this_month = {m["month"]: m for m in report.trend()["months"]}[THIS_MONTH]
+    assert this_month["arrested"] == 1
+    assert report.trend()["totals"]["arrested"] == 1
+    rows = {r["code"]: r for r in report.trend_by_province()}
+    assert rows["KH-2"]["arrested"] == 1 and rows["KH-12"]["arrested"] == 1
+    assert rows["KH-2"]["values"] == [0, 0, 1, 0]
+
+
 def test_coordinator_figures_leave_out_other_provinces(coordinator, trend_world):
     report = Report(coordinator, period())
     assert report.trend()["totals"]["arrested"] == 0  # the arrest was in Phnom Penh
