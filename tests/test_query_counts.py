@@ -79,3 +79,27 @@ def test_person_page_queries_do_not_grow_with_cases(caseworker_client, caseworke
     few = count_queries(caseworker_client, url)
     add_cases(30)
     assert count_queries(caseworker_client, url) == few
+
+
+# The reports page: (figures computed afresh, figures remembered; reports.figures). Afresh:
+# session, user, two-factor device, the 13 figure queries, the province choices; choosing a
+# province adds its lookup. Remembered: the figure queries are not run at all.
+REPORT_QUERIES = {
+    ("admin_client_", "/reports/"): (17, 4),
+    ("admin_client_", "/reports/?province=KH-2"): (18, 5),
+    ("coordinator_client", "/reports/"): (17, 4),
+    ("coordinator_client", "/reports/?province=KH-2"): (18, 5),
+}
+
+
+@pytest.mark.parametrize("who, url", list(REPORT_QUERIES))
+def test_reports_page_queries_are_pinned(request, caseworker, who, url):
+    from reports.figures import forget_figures
+
+    client = request.getfixturevalue(who)
+    populate(caseworker, 1)
+    afresh, remembered = REPORT_QUERIES[who, url]
+    assert (count_queries(client, url), count_queries(client, url)) == (afresh, remembered)
+    populate(caseworker, 49)
+    forget_figures()
+    assert (count_queries(client, url), count_queries(client, url)) == (afresh, remembered)
