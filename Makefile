@@ -85,6 +85,16 @@ clean:
 
 # Benchmark at scale on PostgreSQL (bench/README.md): BENCH_SIZE=S|M|L,
 # DATABASE_URL must point at PostgreSQL.
+# wrk (Debian's package) loads the case list over HTTP; installed when missing.
 BENCH_SIZE ?= S
-bench: install
+WRK := /usr/bin/wrk
+
+$(WRK):
+	@if [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else \
+		echo "make bench loads the case list with wrk: run 'sudo apt-get install -y wrk' once."; exit 1; \
+	fi
+
+bench: install $(WRK)
 	BENCH_SIZE=$(BENCH_SIZE) $(BIN)/python -m bench
