@@ -7,7 +7,18 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import (
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .models import (
@@ -69,40 +80,230 @@ def case_detail_queryset():
     return Case.objects.select_related("province", "court", "caseworker", "opened_by")
 
 
+# The case page shows what is coming and the latest of what happened; the full
+# timeline (/cases/<pk>/timeline/) pages through everything, the latest first.
+TIMELINE_UPCOMING = 20
+TIMELINE_RECENT = 50
+TIMELINE_PAGE_SIZE = 50
+
+# The timeline's sources, in the order that settles entries of the same moment.
+_BAIL, _EVENT, _HEARING = 0, 1, 2
+
+
 @dataclass
 class TimelineItem:
+    """One entry, with what the template shows worked out once here: a template that
+    calls get_FOO_display() translates every choice of the field for every entry."""
+
     day: dt.date
-    moment: dt.datetime | None
+    moment: dt.datetime | None  # hearings only: the others have a day, not a time
     kind: str  # "event", "hearing", "bail", "status"
     obj: object
+    upcoming: bool = False
+    when: str = ""  # the date (and time, for a hearing) as the reader's language writes it
+    title: str = ""  # what happened: the hearing's or event's kind
+    state: str = ""  # a hearing's status, a bail request's decision
+    source: str = ""  # where an event is known from
+    link: str = ""  # a hearing's edit page, a pending bail request's decision page
+
+
+@dataclass
+class CaseTimeline:
+    """What the case page shows of the timeline, and what it leaves to the full one."""
+
+    upcoming: list[TimelineItem]  # the soonest first
+    recent: list[TimelineItem]  # the latest first
+    total: int
+    upcoming_total: int
 
     @property
-    def sort_key(self):
-        moment = self.moment or timezone.make_aware(dt.datetime.combine(self.day, dt.time.min))
-        return (moment, self.kind)
+    def upcoming_hidden(self) -> int:
+        return max(self.upcoming_total - len(self.upcoming), 0)
+
+    @property
+    def older(self) -> int:
+        """Past entries the case page leaves out."""
+        return max(self.total - self.upcoming_total - len(self.recent), 0)
+
+    @property
+    def older_page(self) -> int:
+        """The page of the full timeline where the entries the case page leaves out start."""
+        return (self.upcoming_total + len(self.recent)) // TIMELINE_PAGE_SIZE + 1
 
 
-def timeline(case: Case) -> list[TimelineItem]:
-    """Events, hearings, bail requests and status changes in one chronological list.
+def _timeline_keys(case: Case):
+    """(source, pk, day, at) of the case's timeline entries, the latest first: one
+    UNION ALL query, which the callers cut with LIMIT/OFFSET.
 
-    Three queries whatever the length of the case's history.
+    Only the keys: ``_timeline_items`` then reads the rows of the entries shown.
+    ``day`` is a hearing's local date, ``at`` its time; the entries that have only a
+    day (events, bail requests) have no ``at`` and count as the start of that day.
+    Entries still to come therefore all come before those past.
     """
-    items = []
-    events = Event.objects.filter(case=case).select_related("accused__detainee", "recorded_by")
-    for event in events:
-        kind = "status" if event.kind == Event.Kind.STATUS_CHANGED else "event"
-        items.append(TimelineItem(event.occurred_on, None, kind, event))
-    hearings = Hearing.objects.filter(case=case).select_related("court", "lawyer", "monitor")
-    for hearing in hearings:
-        local = timezone.localtime(hearing.scheduled_at)
-        items.append(TimelineItem(local.date(), hearing.scheduled_at, "hearing", hearing))
-    bails = BailRequest.objects.filter(case=case).select_related(
-        "accused__detainee", "court", "filed_by"
+    # Hearings first: the union's columns take their types from the first query.
+    hearings = Hearing.objects.filter(case=case).annotate(
+        src=Value(_HEARING), key=F("pk"), day=TruncDate("scheduled_at"), at=F("scheduled_at")
     )
-    for bail in bails:
-        items.append(TimelineItem(bail.filed_on, None, "bail", bail))
-    items.sort(key=lambda item: item.sort_key)
+    no_time = Value(None, output_field=DateTimeField())
+    events = Event.objects.filter(case=case).annotate(
+        src=Value(_EVENT), key=F("pk"), day=F("occurred_on"), at=no_time
+    )
+    bails = BailRequest.objects.filter(case=case).annotate(
+        src=Value(_BAIL), key=F("pk"), day=F("filed_on"), at=no_time
+    )
+    columns = ("src", "key", "day", "at")
+    return (
+        hearings.order_by()
+        .values_list(*columns)
+        .union(
+            events.order_by().values_list(*columns),
+            bails.order_by().values_list(*columns),
+            all=True,
+        )
+        .order_by(F("day").desc(), F("at").desc(nulls_last=True), F("src").desc(), F("key").desc())
+    )
+
+
+def _timeline_counts(case: Case, now: dt.datetime) -> tuple[int, int]:
+    """(all entries, entries still to come): one query, a row a source."""
+    today = timezone.localdate(now)
+
+    def count(model, upcoming: Q):
+        return (
+            model.objects.filter(case=case)
+            .order_by()
+            .values("case")
+            .annotate(n=Count("pk"), up=Count("pk", filter=upcoming))
+            .values_list("n", "up")
+        )
+
+    rows = list(
+        count(Hearing, Q(scheduled_at__gte=now)).union(
+            count(Event, Q(occurred_on__gt=today)),
+            count(BailRequest, Q(filed_on__gt=today)),
+            all=True,
+        )
+    )
+    return sum(row[0] for row in rows), sum(row[1] for row in rows)
+
+
+def _labels(choices) -> dict:
+    return {value: str(label) for value, label in choices}
+
+
+def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
+    """The entries for these keys, in their order: a query a source (always three),
+    and only the columns shown (a person's row is wide)."""
+    from django.urls import reverse
+    from django.utils.formats import date_format
+
+    wanted = {_BAIL: [], _EVENT: [], _HEARING: []}
+    for src, pk, _day, _at in keys:
+        wanted[src].append(pk)
+    rows = {
+        _HEARING: Hearing.objects.select_related("court", "lawyer", "monitor").only(
+            "kind",
+            "scheduled_at",
+            "status",
+            "outcome",
+            "court__name_en",
+            "court__name_km",
+            "lawyer__name",
+            "monitor__username",
+            "monitor__first_name",
+            "monitor__last_name",
+        ),
+        _EVENT: Event.objects.select_related("accused__detainee").only(
+            "kind",
+            "occurred_on",
+            "description",
+            "source",
+            "source_detail",
+            "verified",
+            "accused__detainee__name_latin",
+        ),
+        _BAIL: BailRequest.objects.select_related("accused__detainee").only(
+            "filed_on",
+            "decision",
+            "decided_on",
+            "reasons",
+            "appeal_of_id",
+            "accused__detainee__name_latin",
+        ),
+    }
+    # A source with nothing shown is asked all the same (no row has pk 0), so that every
+    # page runs the same queries whatever mix of entries it shows.
+    found = {
+        src: {obj.pk: obj for obj in rows[src].filter(pk__in=pks or [0])}
+        for src, pks in wanted.items()
+    }
+    today = timezone.localdate(now)
+    hearing_kinds, hearing_states = _labels(Hearing.Kind.choices), _labels(Hearing.Status.choices)
+    event_kinds, sources = _labels(Event.Kind.choices), _labels(Event.Source.choices)
+    decisions = _labels(BailRequest.Decision.choices)
+    items = []
+    for src, pk, day, _at in keys:
+        obj = found[src].get(pk)
+        if obj is None:  # deleted since the keys were read
+            continue
+        if src == _HEARING:
+            moment = obj.scheduled_at
+            item = TimelineItem(day, moment, "hearing", obj, upcoming=moment >= now)
+            item.when = date_format(timezone.localtime(moment), "DATETIME_FORMAT")
+            item.title = hearing_kinds.get(obj.kind, obj.kind)
+            item.state = hearing_states.get(obj.status, obj.status)
+            item.link = reverse("hearing_edit", args=[pk])
+        elif src == _EVENT:
+            kind = "status" if obj.kind == Event.Kind.STATUS_CHANGED else "event"
+            item = TimelineItem(day, None, kind, obj, upcoming=day > today)
+            item.title = event_kinds.get(obj.kind, obj.kind)
+            item.source = sources.get(obj.source, obj.source)
+        else:
+            item = TimelineItem(day, None, "bail", obj, upcoming=day > today)
+            item.state = decisions.get(obj.decision, obj.decision)
+            if obj.decision == BailRequest.Decision.PENDING:
+                item.link = reverse("bail_decide", args=[pk])
+        if not item.when:
+            item.when = date_format(day, "DATE_FORMAT")
+        items.append(item)
     return items
+
+
+def case_timeline(
+    case: Case, *, upcoming: int = TIMELINE_UPCOMING, recent: int = TIMELINE_RECENT
+) -> CaseTimeline:
+    """The case page's timeline: the next ``upcoming`` entries, the soonest first, and
+    the latest ``recent`` past ones, the latest first, with how many there are in all.
+
+    Five queries whatever the length of the case: the counts; the keys of the entries
+    shown, cut in the database (the entries to come lead the latest-first order, so
+    the shown ones are one slice of it); their rows, a query a source.
+    """
+    now = timezone.now()
+    total, upcoming_total = _timeline_counts(case, now)
+    skip = max(upcoming_total - upcoming, 0)
+    keys = list(_timeline_keys(case)[skip : upcoming_total + recent])
+    items = _timeline_items(keys, now)
+    soon = [item for item in items if item.upcoming]
+    soon.reverse()
+    return CaseTimeline(
+        upcoming=soon,
+        recent=[item for item in items if not item.upcoming],
+        total=total,
+        upcoming_total=upcoming_total,
+    )
+
+
+def timeline_page(case: Case, number, per_page: int = TIMELINE_PAGE_SIZE):
+    """One page of the case's whole timeline, the latest first: a count, the page's
+    keys, the page's rows. ``number`` as the request gave it: one that is not a number
+    gives the first page, one past the end the last (Paginator.get_page)."""
+    from django.core.paginator import Paginator
+
+    now = timezone.now()
+    page = Paginator(_timeline_keys(case), per_page).get_page(number)
+    page.object_list = _timeline_items(list(page.object_list), now)
+    return page
 
 
 def accused_with_clocks(case: Case):
@@ -177,29 +378,33 @@ def upcoming_hearings(user, days: int):
 
 
 def case_history(case: Case, limit: int = 100):
-    """Audit entries about the case and the rows that belong to it, newest first."""
+    """Audit entries about the case and the rows that belong to it, newest first.
+
+    One query, a UNION ALL of one part a kind of row, each reading the audit index
+    (content type, object id) for the case's own rows found by a subquery: not the
+    ids of every hearing and event of a long case, fetched first and sent back.
+    """
     from django.contrib.contenttypes.models import ContentType
 
     from audit.models import AuditEntry
 
-    related = {
-        Case: [case.pk],
-        Accused: list(case.accused.values_list("pk", flat=True)),
-        Hearing: list(case.hearings.values_list("pk", flat=True)),
-        BailRequest: list(case.bail_requests.values_list("pk", flat=True)),
-        Event: list(case.events.values_list("pk", flat=True)),
-    }
-    condition = Q()
-    for model, pks in related.items():
-        if pks:
-            content_type = ContentType.objects.get_for_model(model)
-            condition |= Q(content_type=content_type, object_id__in=pks)
-    return (
-        AuditEntry.objects.filter(condition)
-        .exclude(event="view")
+    entries = (
+        AuditEntry.objects.exclude(event="view")
         .select_related("actor", "content_type")
-        .order_by("-id")[:limit]
+        .defer("serialized_data")  # a snapshot of the row: the panel shows the changes
+        .order_by()
     )
+    parts = [
+        entries.filter(content_type=ContentType.objects.get_for_model(Case), object_id=case.pk)
+    ]
+    for model in (Accused, Hearing, BailRequest, Event):
+        parts.append(
+            entries.filter(
+                content_type=ContentType.objects.get_for_model(model),
+                object_id__in=model.objects.filter(case=case).values("pk"),
+            )
+        )
+    return parts[0].union(*parts[1:], all=True).order_by("-id")[:limit]
 
 
 def detainee_list_queryset(user):

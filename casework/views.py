@@ -248,10 +248,29 @@ def case_detail(request, pk):
             "accused": accused,
             "charges": list(case.charges.all()),
             "next_hearing": next_hearing,
-            "timeline": selectors.timeline(case),
+            "timeline": selectors.case_timeline(case),
             "history": history,
             "can_assign": access.can_assign(user),
             "status_form": StatusForm(initial={"status": case.status, "version": case.version}),
+        },
+    )
+
+
+@require_safe
+def case_timeline(request, pk):
+    """The whole timeline of a case, newest first, a page at a time. It shows what the
+    case page's timeline shows, so opening it is recorded as a view of the case."""
+    case = access.get_case_for(request.user, pk)
+    record_view(request, case)
+    page = selectors.timeline_page(case, request.GET.get("page"))
+    return render(
+        request,
+        "casework/case_timeline.html",
+        {
+            "case": case,
+            "page": page,
+            "upcoming": [item for item in page.object_list if item.upcoming],
+            "past": [item for item in page.object_list if not item.upcoming],
         },
     )
 

@@ -21,6 +21,7 @@ MATRIX = {
     "case_list": (None, ALL, 200),
     "case_new": (None, ALL, 200),
     "case_detail": ("case", ALL, 200),
+    "case_timeline": ("case", ALL, 200),
     "case_edit": ("case", ALL, 200),
     "case_status": ("case", ALL, 405),  # POST only
     "case_assign": ("case", MANAGERS, 200),
