@@ -429,6 +429,21 @@ class Case(QuickChoiceDisplay, models.Model):
             ),
             models.Index(fields=["caseworker", "status"], name="case_caseworker_status"),
             models.Index(fields=["court_case_number"], name="case_court_number"),
+            # The dashboards (bench/README.md). A caseworker's open cases, latest update
+            # first, and how many: "My open cases".
+            models.Index(
+                fields=["caseworker", "updated_at"],
+                include=["opened_by"],
+                condition=Q(status__in=OPEN_STATUSES),
+                name="case_open_caseworker_updated",
+            ),
+            # The other half of a caseworker's scope: unassigned cases they opened. Without
+            # it PostgreSQL reads every unassigned case's entry to find a caseworker's few.
+            models.Index(
+                fields=["opened_by", "updated_at"],
+                condition=Q(caseworker__isnull=True),
+                name="case_unassigned_opened_by",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -616,7 +631,11 @@ class Hearing(QuickChoiceDisplay, models.Model):
         verbose_name_plural = _("hearings")
         ordering = ["scheduled_at", "pk"]
         indexes = [
-            models.Index(fields=["scheduled_at"], name="hearing_scheduled"),
+            # With the case and status, so the dashboards' "hearings in the next days" find
+            # the user's first ones from the index alone (selectors.first_rows).
+            models.Index(
+                fields=["scheduled_at"], include=["case", "status"], name="hearing_scheduled"
+            ),
             models.Index(fields=["case", "scheduled_at"], name="hearing_case_scheduled"),
             models.Index(fields=["status", "scheduled_at"], name="hearing_status_scheduled"),
         ]
@@ -687,6 +706,14 @@ class BailRequest(QuickChoiceDisplay, models.Model):
         indexes = [
             models.Index(fields=["decision", "filed_on"], name="bail_decision_filed"),
             models.Index(fields=["court", "filed_on"], name="bail_court_filed"),
+            # "Bail decisions pending more than 5 days", newest first, with the case to
+            # check scope against without reading the requests themselves.
+            models.Index(
+                fields=["filed_on", "id"],
+                include=["case"],
+                condition=Q(decision="pending"),
+                name="bail_pending_filed",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -833,11 +860,14 @@ class CustodyPeriod(models.Model):
         verbose_name_plural = _("custody periods")
         ordering = ["-started_at", "pk"]
         indexes = [
-            # Whose clock runs out when, without reading the periods themselves.
+            # Whose clock runs out when, without reading the periods themselves: open
+            # periods only, in limit order, so "near or past the limit" lists read the first
+            # rows in order instead of sorting every open period near its limit.
             models.Index(
-                fields=["ended_at", "runs_out_at"],
+                fields=["runs_out_at"],
                 include=["accused"],
-                name="custody_open_runs_out",
+                condition=Q(ended_at__isnull=True),
+                name="custody_open_by_runs_out",
             )
         ]
         constraints = [

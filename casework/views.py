@@ -121,9 +121,9 @@ def _caseworker_dashboard(request):
     context = {
         "my_cases": mine.order_by("-updated_at")[:20],
         "my_cases_count": mine.count(),
-        "hearings": selectors.upcoming_hearings(user, 14)[:50],
-        "near_limit": selectors.near_limit_periods(user)[:50],
-        "pending_bail": pending_bail[:50],
+        "hearings": selectors.upcoming_hearings(user, 14, limit=50),
+        "near_limit": selectors.near_limit_periods(user, limit=50),
+        "pending_bail": selectors.first_rows(pending_bail, 50),
         "stale_cases": stale.order_by("updated_at")[:20],
     }
     return render(request, "casework/dashboard_caseworker.html", context)
@@ -132,7 +132,7 @@ def _caseworker_dashboard(request):
 def _coordinator_dashboard(request):
     user = request.user
     scoped = Case.objects.visible_to(user).open()
-    hearings = list(selectors.upcoming_hearings(user, 7)[:200])
+    hearings = list(selectors.upcoming_hearings(user, 7, limit=200))
     by_province = {}
     for hearing in hearings:
         by_province.setdefault(hearing.case.province, []).append(hearing)
@@ -145,7 +145,7 @@ def _coordinator_dashboard(request):
         "no_lawyer": no_lawyer.select_related("province", "caseworker")[:20],
         "no_lawyer_count": count_up_to(no_lawyer, DASHBOARD_COUNT_CAP),
         "hearings_by_province": sorted(by_province.items(), key=lambda kv: kv[0].name_en),
-        "near_limit": selectors.near_limit_periods(user)[:50],
+        "near_limit": selectors.near_limit_periods(user, limit=50),
     }
     return render(request, "casework/dashboard_coordinator.html", context)
 

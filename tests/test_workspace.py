@@ -581,3 +581,81 @@ def test_search_results_are_counted_and_paged(admin_client_, caseworker):
     none = admin_client_.get("/cases/", {"q": "nobody-by-this-name"})
     assert none.context["page"].paginator.count == 0
     assert "No case matches these filters." in none.content.decode()
+
+
+# --- Dashboards ----------------------------------------------------------------
+
+
+def _dashboard_world(caseworker, caseworker2):
+    """Battambang (the coordinator's) and Phnom Penh (not) cases, open and closed."""
+    lawyer = f.make_lawyer()
+    near = f.make_case("KH-2", caseworker=caseworker, reference="NEAR-1")
+    f.hold(f.add_accused(near), days_ago=200)  # past the pre-trial limit
+    calm = f.make_case("KH-2", caseworker=caseworker, reference="CALM-1")
+    f.represent(lawyer, f.add_accused(calm))
+    closed = f.make_case("KH-2", caseworker=caseworker, status="closed", reference="SHUT-1")
+    f.hold(f.add_accused(closed), days_ago=200)
+    f.make_case("KH-2", caseworker=caseworker2, reference="OTHER-1")
+    f.make_case("KH-2", reference="NOBODY-1")
+    far = f.make_case("KH-12", caseworker=caseworker, reference="FAR-1")
+    f.hold(f.add_accused(far), days_ago=200)
+    return {"near": near, "calm": calm, "closed": closed, "far": far}
+
+
+def test_coordinator_caseload_counts_open_cases_in_their_provinces(
+    coordinator_client, caseworker, caseworker2
+):
+    _dashboard_world(caseworker, caseworker2)
+    response = coordinator_client.get("/")
+    rows = {row["caseworker__username"]: row for row in response.context["caseload"]}
+    # Phnom Penh's case and the closed one are not counted; nor are they flagged.
+    assert (rows["caseworker"]["cases"], rows["caseworker"]["flagged"]) == (2, 1)
+    assert (rows["caseworker2"]["cases"], rows["caseworker2"]["flagged"]) == (1, 0)
+    assert rows[None]["cases"] == 1 and rows[None]["caseworker__id"] is None
+    assert "<em>Unassigned</em>" in response.content.decode()
+    assert response.context["unassigned_count"] == 1
+
+
+def test_admin_caseload_counts_every_province(admin_client_, caseworker, caseworker2):
+    _dashboard_world(caseworker, caseworker2)
+    rows = {r["caseworker__username"]: r for r in admin_client_.get("/").context["caseload"]}
+    assert (rows["caseworker"]["cases"], rows["caseworker"]["flagged"]) == (3, 2)
+
+
+def test_near_limit_lists_only_open_clocks_in_scope_soonest_first(
+    coordinator_client, caseworker, caseworker2
+):
+    world = _dashboard_world(caseworker, caseworker2)
+    sooner = f.make_case("KH-2", caseworker=caseworker2, reference="SOONER-1")
+    f.hold(f.add_accused(sooner), days_ago=400)
+    released = f.make_case("KH-2", caseworker=caseworker2, reference="FREED-1")
+    f.hold(f.add_accused(released), days_ago=300, ended_at=timezone.now())
+    shown = [p.accused.case.reference for p in coordinator_client.get("/").context["near_limit"]]
+    # The closed case's clock still runs, so it is listed; Phnom Penh's is not the
+    # coordinator's, and a clock that ended is no longer a warning.
+    assert shown[0] == "SOONER-1"
+    assert set(shown) == {"SOONER-1", world["near"].reference, world["closed"].reference}
+
+
+def test_caseworker_dashboard_shows_their_own_work_only(
+    caseworker_client, caseworker, caseworker2
+):
+    world = _dashboard_world(caseworker, caseworker2)
+    other = Case.objects.get(reference="OTHER-1")
+    mine_accused = world["near"].accused.first()
+    f.make_bail(mine_accused, decision="pending", filed_on=past(10))
+    f.make_bail(f.add_accused(other), decision="pending", filed_on=past(10))
+    f.make_hearing(world["calm"], days_from_now=3)
+    f.make_hearing(other, days_from_now=3)
+    f.make_hearing(world["calm"], days_from_now=30)  # beyond the 14 days shown
+    context = caseworker_client.get("/").context
+    assert [b.case.reference for b in context["pending_bail"]] == ["NEAR-1"]
+    assert [h.case.reference for h in context["hearings"]] == ["CALM-1"]
+    assert {p.accused.case.reference for p in context["near_limit"]} == {
+        "NEAR-1",
+        "SHUT-1",
+        "FAR-1",
+    }
+    # Open cases assigned to them, in every province; not the closed one.
+    assert context["my_cases_count"] == 3
+    assert {c.reference for c in context["my_cases"]} == {"NEAR-1", "CALM-1", "FAR-1"}
