@@ -170,11 +170,12 @@ class CaseFilter(ScopedFilterSet):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.filters["caseworker"].queryset = caseworkers_visible_to(self.user)
-        # The options show names only: read no more of each caseworker and lawyer.
-        self.form.fields["caseworker"].queryset = caseworkers_visible_to(self.user).only(
-            "username", "first_name", "last_name"
-        )
-        self.form.fields["lawyer"].queryset = Lawyer.objects.visible_to(self.user).only("name")
+        # Hundreds of options each: read their names as plain values (casework/widgets.py).
+        caseworker, lawyer = self.form.fields["caseworker"], self.form.fields["lawyer"]
+        caseworker.queryset = caseworkers_visible_to(self.user)
+        caseworker.plain_options = _user_options
+        lawyer.queryset = Lawyer.objects.visible_to(self.user)
+        lawyer.plain_options = lambda users: users.values_list("pk", "name")
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)
@@ -215,6 +216,14 @@ class CaseFilter(ScopedFilterSet):
 
     def filter_hearing_within(self, queryset, name, value):
         return queryset.with_hearing_within(int(value))
+
+
+def _user_options(users):
+    """(id, label) of each user, labelled as User.__str__ labels them."""
+    for pk, username, first, last in users.values_list(
+        "pk", "username", "first_name", "last_name"
+    ):
+        yield pk, f"{first} {last}".strip() or username
 
 
 def caseworkers_visible_to(user):

@@ -1,5 +1,9 @@
+from html import escape
+
 from django import template
+from django.utils import formats, timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -40,3 +44,50 @@ def clock_badge(period):
 @register.filter
 def people(case) -> str:
     return ", ".join(a.detainee.name_latin for a in case.accused.all())
+
+
+def _accused_names(case) -> str:
+    names = []
+    for accused in case.accused.all():
+        person = accused.detainee
+        khmer = person.name_khmer
+        names.append(
+            escape(person.name_latin)
+            + (f' <span class="km text-body-secondary">{escape(khmer)}</span>' if khmer else "")
+        )
+    return ", ".join(names)
+
+
+@register.simple_tag
+def case_row(case):
+    """One row of the case list (templates/casework/case_list.html), written in Python
+    as Django's admin writes its changelist rows (``items_for_result``): the template
+    engine spent about 150 µs a row resolving its dozen variables, format_html half as
+    much again escaping through Django's lazy-aware helpers (bench/README.md). Every
+    value goes through the standard library's html.escape, as Django's own escape does.
+    """
+    flag = ""
+    if case.flagged:
+        flag = (
+            f' <span class="badge badge-near" title="'
+            f'{escape(_("Someone in this case is near or past the legal limit"))}">'
+            f"{escape(_('limit'))}</span>"
+        )
+    hearing = case.next_hearing
+    hearing = (
+        formats.date_format(timezone.localtime(hearing), "SHORT_DATETIME_FORMAT")
+        if hearing
+        else "—"
+    )
+    cells = (
+        f'<td><a href="{escape(case.get_absolute_url())}">{escape(case.reference)}</a>{flag}</td>',
+        f"<td>{_accused_names(case)}</td>",
+        f'<td class="d-none d-sm-table-cell">{escape(str(case.province))}</td>',
+        f"<td>{escape(str(case.get_status_display()))}</td>",
+        f'<td class="d-none d-md-table-cell">'
+        f"{escape(str(case.caseworker or _('Unassigned')))}</td>",
+        f'<td class="d-none d-md-table-cell">{escape(hearing)}</td>',
+        f'<td class="d-none d-lg-table-cell">'
+        f'{escape(formats.date_format(case.opened_on, "SHORT_DATE_FORMAT"))}</td>',
+    )
+    return mark_safe("<tr>\n    " + "\n    ".join(cells) + "\n  </tr>")  # noqa: S308
