@@ -9,6 +9,7 @@ from django.db.models.functions import Collate
 from django.utils.functional import lazy
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
+from django_filters.widgets import BaseCSVWidget
 
 from accounts.models import Role, User
 
@@ -26,7 +27,7 @@ from .models import (
     Representation,
     Sex,
 )
-from .widgets import QuickSelect
+from .widgets import QuickCSVSelect, QuickSelect
 
 LIMIT_CHOICES = [
     ("near", _("Past or within 14 days of the legal limit")),
@@ -98,6 +99,11 @@ class ScopedFilterSet(df.FilterSet):
                 if type(widget) is forms.Select:
                     # Every lawyer and caseworker in scope is an option: hundreds.
                     field.widget = widget = QuickSelect.replacing(widget)
+                elif isinstance(widget, BaseCSVWidget) and type(widget).__bases__ == (
+                    BaseCSVWidget,
+                    forms.Select,
+                ):  # django-filter's CSV select: "Sort by"
+                    field.widget = widget = QuickCSVSelect.replacing(widget)
             else:
                 css = "form-control form-control-sm"
             widget.attrs.setdefault("class", css)

@@ -16,6 +16,7 @@ from django import forms
 from django.forms.models import ModelChoiceIterator
 from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
+from django_filters.widgets import BaseCSVWidget
 
 
 def _attrs(attrs: dict) -> str:
@@ -90,3 +91,8 @@ class QuickSelect(forms.Select):
                 out.append(self._option(option_value, label, chosen))
         out.append("\n</select>")
         return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+
+class QuickCSVSelect(BaseCSVWidget, QuickSelect):
+    """django-filter's CSV select (the "Sort by" list), drawn by QuickSelect."""
+

@@ -6,10 +6,11 @@ from django import forms
 from django.db import connection
 from django.test import SimpleTestCase
 from django.test.utils import CaptureQueriesContext
+from django_filters.widgets import BaseCSVWidget
 
 from casework.filters import CaseFilter, HearingFilter
 from casework.models import Case, Hearing
-from casework.widgets import QuickSelect
+from casework.widgets import QuickCSVSelect, QuickSelect
 
 from . import factories as f
 
@@ -17,8 +18,11 @@ assert_html_equal = SimpleTestCase().assertHTMLEqual
 
 
 def _django_markup(bound) -> str:
-    """The field as Django's own forms.Select would render it."""
-    plain = forms.Select.__new__(forms.Select)
+    """The field as Django's own forms.Select (django-filter's CSVSelect) would render it."""
+    kind = forms.Select
+    if isinstance(bound.field.widget, QuickCSVSelect):
+        kind = type("CSVSelect", (BaseCSVWidget, forms.Select), {})  # as django-filter makes it
+    plain = kind.__new__(kind)
     plain.__dict__.update(bound.field.widget.__dict__)
     return bound.as_widget(widget=plain)
 
@@ -55,7 +59,7 @@ def test_case_filter_selects_match_djangos_markup(directory, admin_user, data):
     for bound in _selects(filterset):
         names.append(bound.name)
         assert_html_equal(str(bound), _django_markup(bound))
-    assert {"province", "status", "court", "charge", "caseworker", "lawyer"} <= set(names)
+    assert {"province", "status", "court", "charge", "caseworker", "lawyer", "sort"} <= set(names)
 
 
 def test_chosen_lawyer_is_selected_and_names_are_escaped(directory, admin_user):
