@@ -213,23 +213,13 @@ def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
             "monitor__first_name",
             "monitor__last_name",
         ),
-        _EVENT: Event.objects.select_related("accused__detainee").only(
-            "kind",
-            "occurred_on",
-            "description",
-            "source",
-            "source_detail",
-            "verified",
-            "accused__detainee__name_latin",
-        ),
-        _BAIL: BailRequest.objects.select_related("accused__detainee").only(
-            "filed_on",
-            "decision",
-            "decided_on",
-            "reasons",
-            "appeal_of_id",
-            "accused__detainee__name_latin",
-        ),
+        # The person's name alone, not their row and their accused row.
+        _EVENT: Event.objects.only(
+            "kind", "occurred_on", "description", "source", "source_detail", "verified", "accused"
+        ).annotate(person=F("accused__detainee__name_latin")),
+        _BAIL: BailRequest.objects.only(
+            "filed_on", "decision", "decided_on", "reasons", "appeal_of"
+        ).annotate(person=F("accused__detainee__name_latin")),
     }
     # A source with nothing shown is asked all the same (no row has pk 0), so that every
     # page runs the same queries whatever mix of entries it shows.
