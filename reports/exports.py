@@ -17,12 +17,23 @@ pseudonym (``reports.pseudonyms``). docs/reports.md lists the columns.
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from operator import itemgetter
 
-from django.db.models import Q
+from django.db.models import BooleanField, DateTimeField, F, Func, Min, Q
+from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
-from casework.models import IN_CUSTODY, Accused, Case, CaseStatus, CustodyStatus, Sex
+from casework.models import (
+    IN_CUSTODY,
+    Accused,
+    Case,
+    CaseStatus,
+    CustodyStatus,
+    Hearing,
+    Sex,
+)
+from casework.selectors import flagged_case_ids
 
 from .pseudonyms import pseudonym
 
@@ -46,25 +57,67 @@ def local_name(row: dict, prefix: str, khmer: bool | None = None) -> str:
 
 
 class Labels:
-    """Translated once per export, not once per row."""
+    """Translated once per export, not once per row; names of reference data (charges)
+    worked out once per export too."""
 
     def __init__(self):
         self.khmer = (get_language() or "").startswith("km")
+        self.timezone = timezone.get_current_timezone()
         self.statuses = {value: str(label) for value, label in CaseStatus.choices}
         self.custody = {value: str(label) for value, label in CustodyStatus.choices}
         self.sexes = {value: str(label) for value, label in Sex.choices}
         self.yes, self.no = _("yes"), _("no")
+        self._charges = {}
+
+    def name(self, name_en: str | None, name_km: str | None) -> str:
+        """As ``local_name``: the reader's language, English when there is no Khmer."""
+        if self.khmer and name_km:
+            return name_km
+        return name_en or ""
+
+    def charge(self, charge_id: int, article: str, name_en: str, name_km: str) -> str:
+        if (label := self._charges.get(charge_id)) is None:
+            label = self._charges[charge_id] = f"{article} {self.name(name_en, name_km)}"
+        return label
+
+    def local(self, value):
+        """A date-time read through ``LocalTime`` as naive local time (on databases where
+        ``LocalTime`` leaves the moment as it is, converted here)."""
+        if value is not None and value.tzinfo is not None:
+            return value.astimezone(self.timezone).replace(tzinfo=None)
+        return value
 
 
 def _person_name(latin: str, khmer: str) -> str:
     return f"{latin} ({khmer})" if khmer else latin
 
 
-def _staff_name(row: dict, prefix: str) -> str:
-    if not row.get(f"{prefix}username"):
+def _staff_name(username: str | None, first_name: str | None, last_name: str | None) -> str:
+    if not username:
         return ""
-    full = f"{row[f'{prefix}first_name']} {row[f'{prefix}last_name']}".strip()
-    return full or row[f"{prefix}username"]
+    return f"{first_name} {last_name}".strip() or username
+
+
+class LocalTime(Func):
+    """A moment as wall-clock time in ``tz``, without a zone (spreadsheets have none).
+
+    PostgreSQL converts it (``AT TIME ZONE``): psycopg reads a naive timestamp in C, an
+    aware one through Django's Python loader, several microseconds a value. Elsewhere the
+    moment is returned as it is and ``Labels.local`` converts it.
+    """
+
+    output_field = DateTimeField()
+
+    def __init__(self, field: str, tz):
+        super().__init__(F(field))
+        self.tz = tz
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return compiler.compile(self.source_expressions[0])
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} AT TIME ZONE %s)", (*params, str(self.tz))
 
 
 # --- Cases -----------------------------------------------------------------
@@ -109,20 +162,20 @@ _CASE_FIELDS = (
     "reference",
     "court_case_number",
     "title",
+    "status",
+    "opened_on",
+    "updated_at_local",
+    "province_id",
     "province__code",
     "province__name_en",
     "province__name_km",
+    "court_id",
     "court__name_en",
     "court__name_km",
-    "status",
-    "opened_on",
     "caseworker_id",
     "caseworker__username",
     "caseworker__first_name",
     "caseworker__last_name",
-    "next_hearing",
-    "flagged",
-    "updated_at",
 )
 
 
@@ -130,53 +183,76 @@ def case_columns(anonymised: bool) -> list[tuple]:
     return ANONYMISED_CASE_COLUMNS if anonymised else CASE_COLUMNS
 
 
-def case_rows(queryset, *, anonymised: bool) -> Iterator[list]:
-    """One list of values per case, in the queryset's order."""
+def case_rows(queryset, *, anonymised: bool) -> Iterator[tuple]:
+    """One tuple of values per case, in the queryset's order.
+
+    The list computes each row's next hearing and legal-limit flag with a correlated
+    subquery; here the main query leaves them out, and ``_case_extras`` asks for the
+    accused, charges and next hearings of each chunk of cases at once, by case id. The
+    flag comes from the cases flagged, read once per export (a few percent of cases:
+    ``casework.selectors.flagged_case_ids``). Date-times come out as naive local time
+    (``LocalTime``).
+    """
     labels = Labels()
-    keys = [key for key, _label, _width in case_columns(anonymised)]
-    rows = queryset.prefetch_related(None).values(*_CASE_FIELDS)
+    now = timezone.now()
+    flagged = set(flagged_case_ids().order_by().values_list("accused__case_id", flat=True))
+    row_of = itemgetter(*(key for key, _label, _width in case_columns(anonymised)))
+    rows = (
+        queryset.prefetch_related(None)
+        .annotate(updated_at_local=LocalTime("updated_at", labels.timezone))
+        .values_list(*_CASE_FIELDS)
+    )
+    provinces, courts, staff = {}, {}, {}
     for chunk in batched(rows.iterator(chunk_size=CHUNK), CHUNK):
-        accused, charges = _case_extras([row["pk"] for row in chunk], labels)
-        for row in chunk:
-            people = accused.get(row["pk"], ())
+        accused, charges, hearings = _case_extras([row[0] for row in chunk], labels, now)
+        for (pk, reference, court_case_number, title, status, opened_on, updated_at,
+             province_id, province_code, province_en, province_km,
+             court_id, court_en, court_km,
+             caseworker_id, username, first_name, last_name) in chunk:  # fmt: skip
+            if (province := provinces.get(province_id)) is None:
+                province = provinces[province_id] = labels.name(province_en, province_km)
+            if (court := courts.get(court_id)) is None:
+                court = courts[court_id] = labels.name(court_en, court_km)
+            people = accused.get(pk, ())
             values = {
-                "province": local_name(row, "province__", labels.khmer),
-                "province_code": row["province__code"],
-                "court": local_name(row, "court__", labels.khmer),
-                "status": labels.statuses.get(row["status"], row["status"]),
-                "opened_on": row["opened_on"],
+                "province": province,
+                "province_code": province_code,
+                "court": court,
+                "status": labels.statuses.get(status, status),
+                "opened_on": opened_on,
                 "accused_count": len(people),
-                "in_custody": sum(1 for p in people if p["custody_status"] in IN_CUSTODY),
-                "charges": charges.get(row["pk"], ""),
-                "next_hearing": row["next_hearing"],
-                "near_limit": labels.yes if row["flagged"] else labels.no,
-                "updated_at": row["updated_at"],
+                "in_custody": sum(1 for p in people if p[3] in IN_CUSTODY),
+                "charges": charges.get(pk, ""),
+                "next_hearing": hearings.get(pk),
+                "near_limit": labels.yes if pk in flagged else labels.no,
+                "updated_at": labels.local(updated_at),
             }
             if anonymised:
-                values["case"] = pseudonym("case", row["pk"])
-                values["caseworker"] = pseudonym("user", row["caseworker_id"])
-                values["accused"] = "; ".join(
-                    pseudonym("detainee", p["detainee_id"]) for p in people
-                )
+                values["case"] = pseudonym("case", pk)
+                values["caseworker"] = pseudonym("user", caseworker_id)
+                values["accused"] = "; ".join(pseudonym("detainee", p[0]) for p in people)
             else:
-                values["reference"] = row["reference"]
-                values["court_case_number"] = row["court_case_number"]
-                values["title"] = row["title"]
-                values["caseworker"] = _staff_name(row, "caseworker__")
-                values["accused"] = "; ".join(
-                    _person_name(p["detainee__name_latin"], p["detainee__name_khmer"])
-                    for p in people
-                )
-            yield [values[key] for key in keys]
+                if (caseworker := staff.get(caseworker_id)) is None:
+                    caseworker = staff[caseworker_id] = _staff_name(username, first_name, last_name)
+                values["reference"] = reference
+                values["court_case_number"] = court_case_number
+                values["title"] = title
+                values["caseworker"] = caseworker
+                values["accused"] = "; ".join(_person_name(p[1], p[2]) for p in people)
+            yield row_of(values)
 
 
-def _case_extras(case_ids: list[int], labels: Labels) -> tuple[dict, dict]:
-    """The accused and the charges of a chunk of cases: two queries per chunk."""
+def _case_extras(case_ids: list[int], labels: Labels, now) -> tuple[dict, dict, dict]:
+    """The accused, charges and next hearing of a chunk of cases: three queries a chunk.
+
+    The next hearing is the one the case list shows
+    (``casework.selectors.case_list_queryset``): the first not cancelled from ``now``.
+    """
     accused = defaultdict(list)
-    for row in (
-        Accused.objects.filter(case_id__in=case_ids)
+    for case_id, *person in (
+        Accused.objects.filter(AnyOf("case_id", case_ids))
         .order_by("case_id", "pk")
-        .values(
+        .values_list(
             "case_id",
             "detainee_id",
             "detainee__name_latin",
@@ -184,15 +260,48 @@ def _case_extras(case_ids: list[int], labels: Labels) -> tuple[dict, dict]:
             "custody_status",
         )
     ):
-        accused[row["case_id"]].append(row)
+        accused[case_id].append(person)
     charges = defaultdict(list)
-    through = Case.charges.through.objects.filter(case_id__in=case_ids).order_by(
-        "case_id", "charge__article", "charge_id"
+    for case_id, *charge in (
+        Case.charges.through.objects.filter(AnyOf("case_id", case_ids))
+        .order_by("case_id", "charge__article", "charge_id")
+        .values_list(
+            "case_id", "charge_id", "charge__article", "charge__name_en", "charge__name_km"
+        )
+    ):
+        charges[case_id].append(labels.charge(*charge))
+    hearings = (
+        Hearing.objects.filter(AnyOf("case_id", case_ids), scheduled_at__gte=now)
+        .exclude(status=Hearing.Status.CANCELLED)
+        .order_by()
+        .values("case_id")
+        .annotate(next_hearing=Min(LocalTime("scheduled_at", labels.timezone)))
+        .values_list("case_id", "next_hearing")
     )
-    for row in through.values("case_id", "charge__article", "charge__name_en", "charge__name_km"):
-        name = local_name(row, "charge__", labels.khmer)
-        charges[row["case_id"]].append(f"{row['charge__article']} {name}")
-    return accused, {case_id: "; ".join(names) for case_id, names in charges.items()}
+    return (
+        accused,
+        {case_id: "; ".join(names) for case_id, names in charges.items()},
+        {case_id: labels.local(when) for case_id, when in hearings},
+    )
+
+
+class AnyOf(Func):
+    """``field IN (ids)``; on PostgreSQL ``field = ANY(%s)`` with the ids as one array
+    literal. With a placeholder per id, psycopg spends longer preparing a chunk's query
+    than PostgreSQL spends answering it."""
+
+    output_field = BooleanField()
+
+    def __init__(self, field: str, ids: list[int]):
+        super().__init__(F(field))
+        self.ids = [int(pk) for pk in ids]
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"{sql} = ANY(%s::bigint[])", (*params, f"{{{','.join(map(str, self.ids))}}}")
+        placeholders = ", ".join(["%s"] * len(self.ids))
+        return f"{sql} IN ({placeholders})", (*params, *self.ids)
 
 
 # --- People ------------------------------------------------------------------
