@@ -13,6 +13,7 @@ import subprocess
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from audit.models import AuditEntry, AuditEvent
@@ -408,6 +409,118 @@ def test_export_queries_do_not_grow_with_rows(admin_client_, caseworker, url):
     few = _queries(admin_client_, url)
     _populate(caseworker, 29)
     assert _queries(admin_client_, url) == few, url
+
+
+# The queries of a case export, pinned: the session, the user and their second factor;
+# the audit entry (a savepoint, the previous entry's hash, the entry, the release) and,
+# for CSV, the row count it records first; the flagged cases and the cases; then the
+# accused, charges and next hearings of each chunk of cases (three a chunk).
+CASE_EXPORT_QUERIES = {"/cases/export.csv": 13, "/cases/export.xlsx": 12}
+
+
+@pytest.mark.parametrize("url", list(CASE_EXPORT_QUERIES))
+@pytest.mark.parametrize("anonymised", ["", "?anonymised=1"])
+def test_case_export_queries_are_pinned_and_three_per_chunk(
+    admin_client_, caseworker, monkeypatch, url, anonymised
+):
+    _populate(caseworker, 5)
+    assert _queries(admin_client_, url + anonymised) == CASE_EXPORT_QUERIES[url]
+    _populate(caseworker, 25)
+    assert _queries(admin_client_, url + anonymised) == CASE_EXPORT_QUERIES[url]
+    monkeypatch.setattr(exports, "CHUNK", 10)  # 30 cases: three chunks
+    assert _queries(admin_client_, url + anonymised) == CASE_EXPORT_QUERIES[url] + 2 * 3
+
+
+def test_next_hearing_and_limit_flag_are_the_lists(admin_client_, caseworker):
+    """Worked out per chunk of cases, they are still what the list shows for each case:
+    the first hearing from now that is not cancelled, and whether anyone's custody is
+    near or past the legal limit."""
+    hearings = f.make_case("KH-2", reference="H-1")
+    f.make_hearing(hearings, days_from_now=-2)  # past
+    f.make_hearing(hearings, days_from_now=1, status="cancelled")
+    f.make_hearing(hearings, days_from_now=9)
+    soon = f.make_hearing(hearings, days_from_now=4)
+    only_cancelled = f.make_case("KH-2", reference="H-2")
+    f.make_hearing(only_cancelled, days_from_now=3, status="cancelled")
+    held_long = f.make_case("KH-2", reference="L-1")
+    f.hold(f.add_accused(held_long, custody_status="pretrial_detention"), days_ago=175)
+    f.add_accused(held_long)
+    held_briefly = f.make_case("KH-2", reference="L-2")
+    f.hold(f.add_accused(held_briefly, custody_status="pretrial_detention"), days_ago=5)
+    released = f.make_case("KH-2", reference="L-3")
+    period = f.hold(f.add_accused(released), days_ago=400)
+    period.ended_at = timezone.now() - dt.timedelta(days=30)
+    period.save()
+
+    listed = {case.reference: case for case in admin_client_.get("/cases/").context["page"]}
+    exported = {r["NGO reference"]: r for r in read_csv(admin_client_.get("/cases/export.csv"))}
+    xlsx = {r["NGO reference"]: r for r in read_xlsx(admin_client_.get("/cases/export.xlsx"))}
+    assert set(exported) == set(listed) == set(xlsx)
+    for reference, case in listed.items():
+        row = exported[reference]
+        expected = ""
+        if case.next_hearing:
+            expected = timezone.localtime(case.next_hearing).strftime("%Y-%m-%d %H:%M")
+        assert row["Next hearing"] == expected, reference
+        assert row["Someone near or past the legal limit"] == ("yes" if case.flagged else "no")
+        assert (
+            xlsx[reference]["Someone near or past the legal limit"]
+            == row["Someone near or past the legal limit"]
+        )
+    local = timezone.localtime(soon.scheduled_at)
+    assert exported["H-1"]["Next hearing"] == local.strftime("%Y-%m-%d %H:%M")
+    assert xlsx["H-1"]["Next hearing"] == local.replace(tzinfo=None, microsecond=0)
+    assert exported["H-2"]["Next hearing"] == "" and xlsx["H-2"]["Next hearing"] == ""
+    flags = {ref: exported[ref]["Someone near or past the legal limit"] for ref in exported}
+    assert (flags["L-1"], flags["L-2"], flags["L-3"]) == ("yes", "no", "no")
+
+
+def test_last_update_is_local_time_in_csv_and_xlsx(admin_client_, world):
+    case = world["own"]
+    case.refresh_from_db()
+    local = timezone.localtime(case.updated_at)
+    csv_row = next(
+        r
+        for r in read_csv(admin_client_.get("/cases/export.csv"))
+        if r["NGO reference"] == case.reference
+    )
+    xlsx_row = next(
+        r
+        for r in read_xlsx(admin_client_.get("/cases/export.xlsx"))
+        if r["NGO reference"] == case.reference
+    )
+    assert csv_row["Last update"] == local.strftime("%Y-%m-%d %H:%M")
+    assert csv_row["Opened on"] == case.opened_on.isoformat()
+    assert xlsx_row["Last update"] == local.replace(tzinfo=None, microsecond=0)
+
+
+def test_case_export_in_khmer_has_khmer_labels_names_and_charges(admin_client_, world):
+    admin_client_.cookies["django_language"] = "km"
+    khmer = read_csv(admin_client_.get("/cases/export.csv?province=KH-2"))
+    admin_client_.cookies["django_language"] = "en"
+    english = read_csv(admin_client_.get("/cases/export.csv?province=KH-2"))
+    assert len(khmer) == len(english) == 2
+    case = world["own"]
+    with translation.override("km"):
+        reference, status = str(exports.CASE_COLUMNS[0][1]), str(exports.CASE_COLUMNS[6][1])
+        expected_status = case.get_status_display()
+        yes_no = {str(translation.gettext("yes")), str(translation.gettext("no"))}
+    row = next(r for r in khmer if r[reference] == case.reference)
+    assert row[status] == expected_status
+    assert case.province.name_km in row.values()
+    charges = [f"{c.article} {c.name_km or c.name_en}" for c in case.charges.order_by("article")]
+    assert "; ".join(charges) in row.values()
+    assert set(row.values()) & yes_no
+
+
+def test_csv_written_in_several_pieces_is_the_same(admin_client_, world, monkeypatch):
+    from reports import spreadsheet
+
+    whole = read_csv(admin_client_.get("/cases/export.csv"))
+    monkeypatch.setattr(spreadsheet, "FLUSH_EVERY", 1)
+    response = admin_client_.get("/cases/export.csv")
+    assert response.streaming
+    assert read_csv(response) == whole
 
 
 # --- The dossier ------------------------------------------------------------------------
