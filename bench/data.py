@@ -22,7 +22,9 @@ lists):
   future ones scheduled over the next 60 days.
 - Custody periods with ``runs_out_at`` computed in SQL from the legal limit as
   DetentionLimit.runs_out does (local time, calendar months), so some are near
-  or past the limit; ``BailRequest.case_id`` copied from the accused;
+  or past the limit; ``BailRequest.case_id`` and ``CustodyPeriod.case_id`` copied
+  from the accused (a database loaded before the custody case existed gets it
+  from migration 0007, the same values);
   ``Case.updated_at`` recent for most open cases, older for the rest.
 - Audit entries: Case / Detainee / Hearing / BailRequest content types,
   object ids spread over existing rows, actors among the staff, change and
@@ -607,7 +609,7 @@ def _custody(conn) -> None:
             "custody periods",
             f"""
             INSERT INTO casework_custodyperiod (started_at, ended_at, extensions, order_reference,
-                place_held, runs_out_at, accused_id, limit_id)
+                place_held, runs_out_at, accused_id, case_id, limit_id)
             SELECT s.started_at,
                 CASE WHEN p.custody_status = 'released_on_bail'
                      THEN s.started_at + (now() - s.started_at) * p.r3 END,
@@ -618,9 +620,9 @@ def _custody(conn) -> None:
                     WHEN 'days' THEN s.started_at + m.amount * interval '1 day'
                     ELSE ((s.started_at AT TIME ZONE '{TZ}') + m.amount * interval '1 month')
                          AT TIME ZONE '{TZ}' END,
-                p.accused_id, l.id
+                p.accused_id, p.case_id, l.id
             FROM (
-                SELECT a.id AS accused_id, a.custody_status, r2, r3,
+                SELECT a.id AS accused_id, a.case_id, a.custody_status, r2, r3,
                     CASE WHEN a.custody_status = 'police_custody' THEN %(police)s
                          WHEN r1 < 0.8 THEN %(felony)s ELSE %(misdemeanour)s END AS limit_id,
                     CASE WHEN r3 < 0.5 THEN 0 WHEN r3 < 0.85 THEN 1 ELSE 2 END AS extensions,
@@ -963,6 +965,9 @@ def check(log=print) -> None:
         "bail case differs from accused case": """
             SELECT count(*) FROM casework_bailrequest b JOIN casework_accused a
             ON a.id = b.accused_id WHERE a.case_id <> b.case_id""",
+        "custody case differs from accused case": """
+            SELECT count(*) FROM casework_custodyperiod p JOIN casework_accused a
+            ON a.id = p.accused_id WHERE a.case_id <> p.case_id""",
         "accused without person": """
             SELECT count(*) FROM casework_accused a
             WHERE NOT EXISTS (SELECT 1 FROM casework_detainee d WHERE d.id = a.detainee_id)""",

@@ -835,6 +835,16 @@ class Event(QuickChoiceDisplay, models.Model):
 class CustodyPeriod(models.Model):
     """A stretch of custody under one order: the basis of the detention clock."""
 
+    # The case is the accused's case, copied on save (as BailRequest does) so "which
+    # cases have someone near or past the limit" is read from the custody index alone,
+    # not traced through a million accused rows (the dashboards, bench/README.md).
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="custody_periods",
+        editable=False,
+    )
     accused = models.ForeignKey(
         Accused,
         verbose_name=_("accused"),
@@ -865,7 +875,7 @@ class CustodyPeriod(models.Model):
             # rows in order instead of sorting every open period near its limit.
             models.Index(
                 fields=["runs_out_at"],
-                include=["accused"],
+                include=["accused", "case"],
                 condition=Q(ended_at__isnull=True),
                 name="custody_open_by_runs_out",
             )
@@ -883,6 +893,7 @@ class CustodyPeriod(models.Model):
 
     def save(self, *args, **kwargs):
         self.runs_out_at = self.limit.runs_out(self.started_at, self.extensions)
+        self.case_id = self.accused.case_id
         super().save(*args, **kwargs)
 
     @property

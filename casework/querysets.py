@@ -99,7 +99,7 @@ class CaseQuerySet(models.QuerySet):
         periods = (
             CustodyPeriod.objects.open()
             .near_or_past_limit(days)
-            .filter(accused__case=OuterRef("pk"))
+            .filter(case=OuterRef("pk"))
         )
         return self.filter(Exists(periods))
 
@@ -151,7 +151,7 @@ class BailRequestQuerySet(_ThroughCaseQuerySet):
 
 
 class CustodyPeriodQuerySet(_ThroughCaseQuerySet):
-    case_path = "accused__case"
+    case_path = "case"
 
     def open(self):
         return self.filter(ended_at__isnull=True)

@@ -59,7 +59,7 @@ def case_list_queryset(user):
                 .values("scheduled_at")[:1]
             ),
             flagged=Exists(
-                CustodyPeriod.objects.near_or_past_limit().filter(accused__case=OuterRef("pk"))
+                CustodyPeriod.objects.near_or_past_limit().filter(case=OuterRef("pk"))
             ),
         )
         .prefetch_related(Prefetch("accused", queryset=_accused_names()))
@@ -376,7 +376,7 @@ def caseload(user):
 
 def flagged_case_ids():
     """Ids of the cases where someone's custody is near or past the legal limit."""
-    return CustodyPeriod.objects.near_or_past_limit().values("accused__case_id")
+    return CustodyPeriod.objects.near_or_past_limit().values("case_id")
 
 
 def upcoming_hearings(user, days: int, limit: int = 50):

@@ -422,3 +422,14 @@ def test_an_appeal_of_an_earlier_request_is_fine():
     )
     appeal = f.make_bail(accused, filed_on=today - 10 * DAY, appeal_of=first)
     appeal.full_clean()
+
+
+def test_custody_period_belongs_to_its_accuseds_case(own_case, other_case):
+    accused = own_case.accused.first()
+    period = f.hold(accused)
+    assert period.case_id == own_case.pk
+    # Saved again with an accused from another case, it follows the accused.
+    period.accused = other_case.accused.first()
+    period.save()
+    period.refresh_from_db()
+    assert period.case_id == other_case.pk

@@ -364,6 +364,8 @@ class DemoBuilder:
             [through(case_id=case.pk, charge_id=charge.pk) for case, charge in chunk.case_charges],
             batch_size=CHUNK,
         )
+        for period in chunk.periods:
+            period.case = period.accused.case  # CustodyPeriod.save() copies it; bulk_create not
         for model, rows in [
             (Accused, chunk.accused),
             (Representation, chunk.representations),
