@@ -328,6 +328,7 @@ def first_rows(queryset, limit: int):
         rows.query.select_related = related
     elif related:
         rows = rows.select_related()
+    rows.query.deferred_loading = queryset.query.deferred_loading  # .only() / .defer()
     return rows.order_by(*(queryset.query.order_by or queryset.model._meta.ordering))
 
 
@@ -383,7 +384,14 @@ def upcoming_hearings(user, days: int, limit: int = 50):
     hearings = (
         Hearing.objects.visible_to(user)
         .upcoming(days)
-        .select_related("case__province", "case__caseworker", "court", "lawyer")
+        .select_related("case__province", "case__caseworker", "court")
+        # What the dashboards show of each, not every case's summary and sources.
+        .only(
+            "kind", "scheduled_at", "status", "lawyer_id", "case__reference",
+            "case__province__code", "case__province__name_en", "case__province__name_km",
+            "case__caseworker__username", "case__caseworker__first_name",
+            "case__caseworker__last_name", "court__name_en", "court__name_km",
+        )  # fmt: skip
         .order_by("scheduled_at", "pk")
     )
     return first_rows(hearings, limit)
