@@ -225,6 +225,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# The cache holds the reports page's figures (reports/figures.py). In the database,
+# so every worker and every app server shares the figures and the data version that
+# retires them when a record changes (docs/deploy.md, "Scaling out"); the table is
+# created by reports/migrations/0001_cache_table.py.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "casework_cache",
+    }
+}
+
 # Internationalisation: English and Khmer.
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", _("English")), ("km", _("Khmer"))]
