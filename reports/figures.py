@@ -507,8 +507,8 @@ def chart_data(figures: dict) -> dict:
 # delete of a casework model, a case's charges, a user's role or provinces) moves the data
 # version on, so the next view computes them afresh; the page says when the figures it
 # shows were computed. Writes that bypass signals (QuerySet.update, bulk_create) are
-# caught by the time limit alone, as are writes from another process when the cache is
-# the per-process default.
+# caught by the time limit alone. The cache is in the database (settings.CACHES), so the
+# version and the figures are the same for every worker and server.
 
 FIGURES_SECONDS = 300
 _VERSION_KEY = "reports:figures:version"
