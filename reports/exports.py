@@ -195,7 +195,7 @@ def case_rows(queryset, *, anonymised: bool) -> Iterator[tuple]:
     """
     labels = Labels()
     now = timezone.now()
-    flagged = set(flagged_case_ids().order_by().values_list("accused__case_id", flat=True))
+    flagged = set(flagged_case_ids().order_by().values_list("case_id", flat=True))
     row_of = itemgetter(*(key for key, _label, _width in case_columns(anonymised)))
     rows = (
         queryset.prefetch_related(None)

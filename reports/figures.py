@@ -281,7 +281,7 @@ class Report:
     # --- Now (the period does not apply) -------------------------------------
 
     def _open_periods(self):
-        return self._in_scope(CustodyPeriod.objects.open(), "accused__case")
+        return self._in_scope(CustodyPeriod.objects.open(), "case")
 
     def held_now(self) -> dict:
         """People held now under a legal clock, most urgent first (people)."""
