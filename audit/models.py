@@ -19,6 +19,8 @@ from django.db import connections, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from casework.choices import QuickChoiceDisplay
+
 GENESIS_HASH = "0" * 64
 # Key for PostgreSQL's advisory lock: one appender at a time, so the chain never forks.
 CHAIN_LOCK_KEY = 7_300_210_042
@@ -39,7 +41,7 @@ class AppendOnlyError(Exception):
     pass
 
 
-class AuditEntry(AbstractLogEntry):
+class AuditEntry(QuickChoiceDisplay, AbstractLogEntry):
     event = models.CharField(
         _("event"), max_length=20, choices=AuditEvent.choices, default=AuditEvent.CHANGE
     )

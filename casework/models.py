@@ -6,7 +6,6 @@ writes that span several models live in services.py.
 
 import calendar
 import datetime as dt
-import functools
 import unicodedata
 
 from django.conf import settings
@@ -15,11 +14,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.encoding import force_str
-from django.utils.hashable import make_hashable
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from .choices import QuickChoiceDisplay
 from .names import fold, name_keys
 from .querysets import (
     BailRequestQuerySet,
@@ -30,25 +28,6 @@ from .querysets import (
     HearingQuerySet,
     LawyerQuerySet,
 )
-
-
-@functools.cache
-def _choice_labels(field) -> dict:
-    return {make_hashable(value): label for value, label in field.flatchoices}
-
-
-class QuickChoiceDisplay:
-    """``get_<field>_display()`` as Django's, a few microseconds a call.
-
-    Django's builds a dict of every choice on each call, hashing each lazy label,
-    which translates it: a 50-row list spent a third of its rendering there
-    (bench/README.md). The value-to-label map is built once per field; the label
-    is still translated when shown, in the reader's language.
-    """
-
-    def _get_FIELD_display(self, field):
-        value = getattr(self, field.attname)
-        return force_str(_choice_labels(field).get(make_hashable(value), value), strings_only=True)
 
 
 def nfc(value: str) -> str:

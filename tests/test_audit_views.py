@@ -361,3 +361,48 @@ def test_verify_page_refuses_a_malformed_head(admin_client_, db):
     assert response.status_code == 200
     assert response.context["verdict"] is None
     assert "expect_head" in response.context["form"].errors
+
+
+# The entry's changes as templates/audit/_changes.html wrote them before they were
+# written in Python (audit_tags.entry_changes).
+CHANGES_TEMPLATE = """{% load i18n audit_tags %}
+{% with lines=entry|change_lines details=entry|entry_details %}
+{% if lines or details %}
+<ul class="list-unstyled small mb-0">
+  {% for line in lines %}
+  <li><span class="fw-semibold">{{ line.label }}:</span>
+    {% if line.kind == "added" %}{% translate "added" %} {{ line.after|truncatechars:200 }}
+    {% elif line.kind == "removed" %}{% translate "removed" %} {{ line.after|truncatechars:200 }}
+    {% else %}<span class="text-body-secondary">{{ line.before|default_if_none:"—"|truncatechars:200 }}</span> → {{ line.after|default_if_none:"—"|truncatechars:200 }}{% endif %}
+  </li>
+  {% endfor %}
+  {% for key, value in details %}
+  <li><span class="fw-semibold">{{ key }}:</span> {{ value|default_if_none:"—"|truncatechars:200 }}</li>
+  {% endfor %}
+</ul>
+{% endif %}
+{% endwith %}"""  # noqa: E501
+
+
+@pytest.mark.parametrize("language", ["en", "km"])
+def test_entry_changes_read_as_the_template_wrote_them(admin_user, far_case, language):
+    from django.template import engines
+    from django.test import SimpleTestCase
+    from django.utils import translation
+
+    far_case.status = "charged"
+    far_case.summary = "<b>Long</b> " + "ក្រុមហ៊ុន " * 40  # escaped, and cut at 200 characters
+    far_case.save()
+    far_case.charges.add(Charge.objects.first())
+    far_case.charges.remove(Charge.objects.first())
+    export = {"format": "csv", "filters": {"q": "x"}}
+    record(AuditEvent.EXPORT, actor=admin_user, model=Case, data=export)
+    template = engines["django"].from_string(CHANGES_TEMPLATE)
+    tag = engines["django"].from_string("{% load audit_tags %}{% entry_changes entry %}")
+    entries = list(AuditEntry.objects.order_by("pk"))
+    assert len(entries) > 5
+    with translation.override(language):
+        for entry in entries:
+            SimpleTestCase().assertHTMLEqual(
+                tag.render({"entry": entry}), template.render({"entry": entry})
+            )
