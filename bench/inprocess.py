@@ -323,7 +323,9 @@ def scenarios(clients, users, subjects: Subjects, url_args: dict):
         ),
         Scenario("audit", "Admin's audit view /audit/", _page(admin, "/audit/")),
     ]
-    reports = Scenario("reports", "Reports page /reports/", _page(admin, "/reports/"))
+    reports = Scenario(
+        "reports", "Reports page /reports/ (figures remembered)", _page(admin, "/reports/")
+    )
     reports_page = _page(admin, "/reports/")
 
     def reports_afresh():

@@ -31,9 +31,11 @@ def _top_sql(s: Scenario, n: int = 3) -> str:
 
 def _page_cost(s: Scenario) -> str:
     return (
-        f"{_split(s)}. Most of the Python time is Django's template rendering of the page: "
-        "its 50 rows, and a filter form whose selects offer every court, charge, caseworker "
-        "and lawyer in scope (rendered in Python by casework/widgets.py since this work)"
+        f"{_split(s)}. Most of the Python time is building and rendering the page: the "
+        "filter form (14 fields, selects offering every court, charge, caseworker and "
+        "lawyer in scope, drawn in Python by casework/widgets.py), its 50 rows (a template "
+        "tag, casework/templatetags/casework.py), the model instances of the rows and their "
+        "accused, and the queries' own Python (compiling 13 statements)"
     )
 
 
@@ -54,47 +56,45 @@ def explain(found, by: dict, exported: dict, http: dict, info: dict, subjects) -
             )
         elif t.key in ("q_latin", "q_khmer") and s and s.samples:
             text = (
-                f"{_split(s)}. The search itself runs in the count and the page's ids "
-                "(casework.querysets.CaseQuerySet.matching: a UNION of trigram-indexed name, "
-                "reference and court-number matches); the rest is the same page as the list. "
+                f"{_split(s)}. The search runs once, counted with the page's ids "
+                "(casework.querysets.CaseQuerySet.matching, a UNION of trigram-indexed name, "
+                "reference and court-number matches; casework.paging, COUNT(*) OVER ()): it "
+                "must find every matching case to sort them by date, about a thousand for a "
+                "common family and given name. The rest is the same page as the list, whose "
+                f"Python alone is over the 30 ms. Slowest queries: {_top_sql(s)}."
             )
-            if t.key == "q_khmer":
-                text += (
-                    "In Khmer, pg_trgm under this database's C.UTF-8 character classes "
-                    "takes Khmer vowel signs for word breaks, so a Khmer name yields "
-                    "one-consonant trigrams that many names share, and every candidate person "
-                    "is re-checked. "
-                )
-            text += f"Slowest queries: {_top_sql(s)}."
         elif t.key == "case_long" and s and s.samples:
-            entries = subjects.long_timeline
-            per_entry = (s.cpu_ms or 0) * 1000 / max(entries, 1)
+            short = by.get("case_short")
             text = (
-                f"{_split(s)}. The query count does not grow with the timeline; rendering "
-                f"{entries} entries through casework/case_detail.html does: about "
-                f"{per_entry:.0f} µs of Python an entry (dates, links, names). 12× R1 is "
-                f"{_ms(12 * r1)}. Meeting it needs the page to show part of a long timeline "
-                "(the latest entries, with a link to the rest) or to cache the rendered "
-                "timeline: template changes, outside this work."
+                f"{_split(s)}. 12× R1 is {_ms(12 * r1)}. The page shows the next and the "
+                f"latest 50 of the {subjects.long_timeline} timeline entries (the rest on "
+                "/cases/<pk>/timeline/), cut in the database; the query count does not grow "
+                "with the timeline. A case page with a short timeline takes "
+                f"{_ms(short.median_ms if short else None)}: most of the cost is the page "
+                "itself (accused with their clocks, charges, lawyers, forms' links) and the "
+                "history panel, up to 100 audit entries about the case and its rows."
             )
         elif t.key == "dash_coord" and s and s.samples:
             text = (
                 f"{_split(s)}. The coordinator's three provinces hold "
                 f"{subjects.coordinator_open:,} open cases; the caseload table counts them "
-                "per caseworker from an index alone and finds those near or past the limit "
-                "from the custody side, the near-limit list reads custody periods in limit "
-                "order. Slowest queries: "
+                "per caseworker from an index alone (every open case in scope is an index "
+                "entry to count) and finds those near or past the limit from the open-custody "
+                "index, which carries each period's case; the near-limit list reads custody "
+                "periods in limit order. Slowest queries: "
                 f"{_top_sql(s)}."
             )
-        elif t.key == "reports":
+        elif t.key in ("reports", "reports_cold"):
             if s is not None and s.samples:
                 text = f"{_split(s)}. Slowest queries: {_top_sql(s)}."
             else:
                 text = f"/reports/: {t.measured}."
             text += (
-                " The page's figures (reports/figures.py, built alongside this work by "
-                "another engineer) aggregate every open case in scope with "
-                "COUNT(DISTINCT ...) over joins to the accused."
+                " The page's figures (reports/figures.py) count people, not rows: "
+                "COUNT(DISTINCT person) over every accused in scope joined to their case "
+                "(1.3 million at M) for custody by province, caseload and cases opened. "
+                "They are remembered in the database cache until any record changes; "
+                "computed afresh they take the time above."
             )
         elif t.key.endswith("_rate") and t.key[: -len("_rate")] in exported:
             export = exported[t.key[: -len("_rate")]]
