@@ -414,8 +414,13 @@ def test_export_queries_do_not_grow_with_rows(admin_client_, caseworker, url):
 # The queries of a case export, pinned: the session, the user and their second factor;
 # the audit entry (a savepoint, the previous entry's hash, the entry, the release) and,
 # for CSV, the row count it records first; the flagged cases and the cases; then the
-# accused, charges and next hearings of each chunk of cases (three a chunk).
+# accused, charges and next hearings of each chunk of cases (three a chunk). PostgreSQL
+# also takes the audit chain's advisory lock.
 CASE_EXPORT_QUERIES = {"/cases/export.csv": 13, "/cases/export.xlsx": 12}
+
+
+def _case_export_queries(url: str) -> int:
+    return CASE_EXPORT_QUERIES[url] + (connection.vendor == "postgresql")
 
 
 @pytest.mark.parametrize("url", list(CASE_EXPORT_QUERIES))
@@ -424,11 +429,11 @@ def test_case_export_queries_are_pinned_and_three_per_chunk(
     admin_client_, caseworker, monkeypatch, url, anonymised
 ):
     _populate(caseworker, 5)
-    assert _queries(admin_client_, url + anonymised) == CASE_EXPORT_QUERIES[url]
+    assert _queries(admin_client_, url + anonymised) == _case_export_queries(url)
     _populate(caseworker, 25)
-    assert _queries(admin_client_, url + anonymised) == CASE_EXPORT_QUERIES[url]
+    assert _queries(admin_client_, url + anonymised) == _case_export_queries(url)
     monkeypatch.setattr(exports, "CHUNK", 10)  # 30 cases: three chunks
-    assert _queries(admin_client_, url + anonymised) == CASE_EXPORT_QUERIES[url] + 2 * 3
+    assert _queries(admin_client_, url + anonymised) == _case_export_queries(url) + 2 * 3
 
 
 def test_next_hearing_and_limit_flag_are_the_lists(admin_client_, caseworker):
