@@ -70,9 +70,9 @@ def test_case_page_queries_do_not_grow_with_timeline(request, own_case, who):
     assert few == many
 
 
-@pytest.mark.parametrize("page", ["1", "3", "99999"])
-def test_full_timeline_queries_do_not_grow_with_timeline(caseworker_client, own_case, page):
-    url = f"/cases/{own_case.pk}/timeline/?page={page}"
+@pytest.mark.parametrize("number", ["1", "3", "99999"])  # not "page": pytest-playwright's
+def test_full_timeline_queries_do_not_grow_with_timeline(caseworker_client, own_case, number):
+    url = f"/cases/{own_case.pk}/timeline/?page={number}"
     grow_case(own_case, 1)
     few = count_queries(caseworker_client, url)
     grow_case(own_case, 99)

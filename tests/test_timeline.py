@@ -114,10 +114,10 @@ def test_full_timeline_shows_every_kind_of_entry(caseworker_client, own_case):
     assert body.index("Witnesses heard") < body.index("Bail request")
 
 
-@pytest.mark.parametrize("page", ["abc", "0", "-1", "99999", "2.5", ""])
-def test_bad_page_numbers_get_a_page_not_an_error(caseworker_client, own_case, page):
+@pytest.mark.parametrize("number", ["abc", "0", "-1", "99999", "2.5", ""])  # "page": playwright's
+def test_bad_page_numbers_get_a_page_not_an_error(caseworker_client, own_case, number):
     add_past_events(own_case, TIMELINE_PAGE_SIZE + 5)
-    response = caseworker_client.get(f"/cases/{own_case.pk}/timeline/?page={page}")
+    response = caseworker_client.get(f"/cases/{own_case.pk}/timeline/?page={number}")
     assert response.status_code == 200
     assert re.search(r"Page [12] of 2", response.content.decode())
 
