@@ -148,6 +148,12 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     # replaced instead of failing the request: recovery without a restart.
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
+    # Parallel workers only where they pay: starting them costs ~10 ms a query, more
+    # than a page's queries save on a small server (bench/README.md: the dashboards
+    # 12-40 % faster at a million cases); the reports' big aggregates still use them.
+    _db["OPTIONS"].setdefault(
+        "options", f"-c parallel_setup_cost={env_int('DATABASE_PARALLEL_SETUP_COST', 100000)}"
+    )
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["OPTIONS"] = {
         # IMMEDIATE avoids "database is locked" when two requests write at once.

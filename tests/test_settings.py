@@ -129,3 +129,14 @@ def test_the_subprocesses_clear_the_variables_that_matter():
     assert {"SECRET_KEY", "DEBUG", "DATABASE_URL", "TIME_ZONE", "CASEWORK_TESTING"} <= (
         PROJECT_VARIABLES
     )
+
+
+@pytest.mark.django_db
+def test_postgresql_sessions_start_parallel_workers_only_for_big_queries():
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner setting; CI runs the suite on PostgreSQL too")
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW parallel_setup_cost")
+        assert float(cursor.fetchone()[0]) == 100000
