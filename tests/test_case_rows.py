@@ -53,3 +53,22 @@ def test_list_rows_escape_names_and_say_unassigned(admin_client_, listed):
     assert '<span class="km text-body-secondary">សុខ ដារា</span>, Chan Vanna' in body
     assert "Unassigned" in body
     assert 'title="Someone in this case is near or past the legal limit"' in body
+
+
+HEARING_TEMPLATE = """{% load i18n %}<li>{{ h.scheduled_at|date:"SHORT_DATETIME_FORMAT" }} · {{ h.get_kind_display }} · <a href="{{ h.case.get_absolute_url }}">{{ h.case.reference }}</a> · {{ h.case.caseworker|default:_("Unassigned") }}{% if not h.lawyer_id %} · <span class="text-danger">{% translate "no lawyer" %}</span>{% endif %}</li>"""  # noqa: E501
+
+
+@pytest.mark.parametrize("language", ["en", "km"])
+def test_dashboard_hearings_read_as_the_template_wrote_them(caseworker, language):
+    from casework.models import Hearing
+
+    lawyer = f.make_lawyer("Kim <Sovann>")
+    f.make_hearing(f.make_case("KH-2", caseworker=caseworker), days_from_now=2, lawyer=lawyer)
+    f.make_hearing(f.make_case("KH-12", caseworker=None), days_from_now=3)
+    hearings = list(Hearing.objects.select_related("case__caseworker"))
+    assert {h.lawyer_id is None for h in hearings} == {True, False}
+    template = engines["django"].from_string(HEARING_TEMPLATE)
+    tag = engines["django"].from_string("{% load casework %}{% hearing_item h %}")
+    with translation.override(language):
+        for hearing in hearings:
+            assert_html_equal(tag.render({"h": hearing}), template.render({"h": hearing}))
