@@ -22,7 +22,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Case as DbCase
 from django.db.models import CharField, Count, F, Q, Value, When
 from django.db.models.functions import TruncMonth
@@ -561,6 +561,24 @@ def _scope_key(report: Report) -> str:
     return "all" if report.everything else f"user-{report.user.pk}"
 
 
+def _with_parallel_workers(compute):
+    """Run ``compute`` with PostgreSQL's default cost of starting parallel workers:
+    the app's connections make it dear, so that a page's small queries run without
+    them (config/settings.py), but the figures aggregate every case in scope."""
+    if connection.vendor != "postgresql":
+        return compute()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('parallel_setup_cost', '1000', false)")
+    try:
+        return compute()
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("RESET parallel_setup_cost")  # to the connection's own
+        except DatabaseError:
+            pass  # a failed transaction refuses it; its own error is the one to see
+
+
 def cached_figures(user, period: Period) -> tuple[dict, dt.datetime]:
     """``Report(user, period).all()``, remembered; and when it was computed."""
     report = Report(user, period)
@@ -577,6 +595,6 @@ def cached_figures(user, period: Period) -> tuple[dict, dt.datetime]:
     )
     remembered = cache.get(key)
     if remembered is None:
-        remembered = (report.all(), report.now)
+        remembered = (_with_parallel_workers(report.all), report.now)
         cache.set(key, remembered, FIGURES_SECONDS)
     return remembered

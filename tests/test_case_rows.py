@@ -72,3 +72,21 @@ def test_dashboard_hearings_read_as_the_template_wrote_them(caseworker, language
     with translation.override(language):
         for hearing in hearings:
             assert_html_equal(tag.render({"h": hearing}), template.render({"h": hearing}))
+
+
+NEAR_LIMIT_TEMPLATE = """{% load i18n casework %}<tr><td>{{ p.accused.detainee.name_latin }}</td><td><a href="{{ p.accused.case.get_absolute_url }}">{{ p.accused.case.reference }}</a></td><td>{% blocktranslate with d=p.days_held %}{{ d }} days{% endblocktranslate %}</td><td>{{ p.runs_out_at|date:"SHORT_DATE_FORMAT" }}</td><td>{% clock_badge p %}</td></tr>"""  # noqa: E501
+
+
+@pytest.mark.parametrize("language", ["en", "km"])
+def test_near_limit_rows_read_as_the_template_wrote_them(caseworker, language):
+    from casework.models import CustodyPeriod
+
+    case = f.make_case("KH-2", caseworker=caseworker)
+    f.hold(f.add_accused(case, f.make_detainee("Sok <Dara>")), days_ago=400)  # past
+    f.hold(f.add_accused(case), limit_code="pretrial-felony", days_ago=175)  # near
+    periods = list(CustodyPeriod.objects.select_related("accused__detainee", "accused__case"))
+    template = engines["django"].from_string(NEAR_LIMIT_TEMPLATE)
+    tag = engines["django"].from_string("{% load casework %}{% near_limit_row p %}")
+    with translation.override(language):
+        for period in periods:
+            assert_html_equal(tag.render({"p": period}), template.render({"p": period}))

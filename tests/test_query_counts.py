@@ -118,6 +118,8 @@ def test_reports_page_queries_are_pinned(request, caseworker, who, url):
     client = request.getfixturevalue(who)
     populate(caseworker, 1)
     afresh, remembered = REPORT_QUERIES[who, url]
+    if connection.vendor == "postgresql":
+        afresh += 2  # parallel workers allowed while the figures are computed, then not
     assert (count_queries(client, url), count_queries(client, url)) == (afresh, remembered)
     populate(caseworker, 49)
     forget_figures()

@@ -140,3 +140,30 @@ def test_postgresql_sessions_start_parallel_workers_only_for_big_queries():
     with connection.cursor() as cursor:
         cursor.execute("SHOW parallel_setup_cost")
         assert float(cursor.fetchone()[0]) == 100000
+
+
+@pytest.mark.django_db
+def test_report_figures_allow_parallel_workers_for_themselves_only(admin_user):
+    from django.db import connection
+
+    from reports.figures import Period, cached_figures, default_period
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner setting; CI runs the suite on PostgreSQL too")
+
+    def setup_cost():
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW parallel_setup_cost")
+            return float(cursor.fetchone()[0])
+
+    seen = []
+    import reports.figures as figures
+
+    real = figures.Report.all
+    figures.Report.all = lambda self: seen.append(setup_cost()) or real(self)
+    try:
+        cached_figures(admin_user, Period(*default_period()))
+    finally:
+        figures.Report.all = real
+    assert seen == [1000]
+    assert setup_cost() == 100000

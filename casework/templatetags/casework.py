@@ -107,3 +107,20 @@ def hearing_item(hearing):
     if not hearing.lawyer_id:
         text += f' · <span class="text-danger">{escape(_("no lawyer"))}</span>'
     return mark_safe(text + "</li>")  # noqa: S308 - every value above is escaped
+
+
+@register.simple_tag
+def near_limit_row(period):
+    """A row of "Near or past the legal limit" (templates/partials/_near_limit.html) on
+    both dashboards, written in Python as case_row is."""
+    case = period.accused.case
+    runs_out = formats.date_format(timezone.localtime(period.runs_out_at), "SHORT_DATE_FORMAT")
+    days = _("%(d)s days") % {"d": period.days_held}
+    cells = (
+        f"<td>{escape(period.accused.detainee.name_latin)}</td>",
+        f'<td><a href="{escape(case.get_absolute_url())}">{escape(case.reference)}</a></td>',
+        f"<td>{escape(days)}</td>",
+        f"<td>{escape(runs_out)}</td>",
+        f"<td>{clock_badge(period)}</td>",
+    )
+    return mark_safe("<tr>" + "".join(cells) + "</tr>")  # noqa: S308 - values escaped
