@@ -167,3 +167,27 @@ def test_report_figures_allow_parallel_workers_for_themselves_only(admin_user):
         figures.Report.all = real
     assert seen == [1000]
     assert setup_cost() == 100000
+
+
+def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {
+        k: v for k, v in os.environ.items() if k not in PROJECT_VARIABLES | {"PYTEST_CURRENT_TEST"}
+    }
+    environ.update(env)
+    return subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environ,
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_migration_check_runs_in_a_bare_checkout():
+    result = _manage("makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_commands_that_serve_or_write_still_need_a_secret_key():
+    result = _manage("migrate", "--plan")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+    assert "SECRET_KEY" in _manage("makemigrations", "--check", DEBUG="0").stderr
