@@ -50,10 +50,13 @@ def local_name(row: dict, prefix: str, khmer: bool | None = None) -> str:
     """The reader's language for bilingual reference data read with values()."""
     if khmer is None:
         khmer = (get_language() or "").startswith("km")
-    name_km = row.get(f"{prefix}name_km")
+    return _in_reader_language(row.get(f"{prefix}name_en"), row.get(f"{prefix}name_km"), khmer)
+
+
+def _in_reader_language(name_en: str | None, name_km: str | None, khmer: bool) -> str:
     if khmer and name_km:
         return name_km
-    return row.get(f"{prefix}name_en") or ""
+    return name_en or ""
 
 
 class Labels:
@@ -71,9 +74,7 @@ class Labels:
 
     def name(self, name_en: str | None, name_km: str | None) -> str:
         """As ``local_name``: the reader's language, English when there is no Khmer."""
-        if self.khmer and name_km:
-            return name_km
-        return name_en or ""
+        return _in_reader_language(name_en, name_km, self.khmer)
 
     def charge(self, charge_id: int, article: str, name_en: str, name_km: str) -> str:
         if (label := self._charges.get(charge_id)) is None:
