@@ -193,6 +193,11 @@ class AccusedAdmin(ScopedAdmin):
     ]
     autocomplete_fields = ["case", "detainee"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # An accused stays in their case: their bail requests and custody periods carry
+        # it (copied on save). To follow the person in another case, add them there.
+        return ["case"] if obj is not None else []
+
     def get_queryset(self, request):
         # Accused has no visible_to of its own: its case decides.
         qs = admin.ModelAdmin.get_queryset(self, request)

@@ -99,10 +99,7 @@ class ScopedFilterSet(df.FilterSet):
                 if type(widget) is forms.Select:
                     # Every lawyer and caseworker in scope is an option: hundreds.
                     field.widget = widget = QuickSelect.replacing(widget)
-                elif isinstance(widget, BaseCSVWidget) and type(widget).__bases__ == (
-                    BaseCSVWidget,
-                    forms.Select,
-                ):  # django-filter's CSV select: "Sort by"
+                elif type(widget).__bases__ == (BaseCSVWidget, forms.Select):  # "Sort by"
                     field.widget = widget = QuickCSVSelect.replacing(widget)
             else:
                 css = "form-control form-control-sm"
@@ -181,7 +178,7 @@ class CaseFilter(ScopedFilterSet):
         caseworker.queryset = caseworkers_visible_to(self.user)
         caseworker.plain_options = _user_options
         lawyer.queryset = Lawyer.objects.visible_to(self.user)
-        lawyer.plain_options = lambda users: users.values_list("pk", "name")
+        lawyer.plain_options = lambda lawyers: lawyers.values_list("pk", "name")
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

@@ -516,7 +516,7 @@ class Lawyer(models.Model):
         super().clean_fields(exclude)
 
 
-class Representation(QuickChoiceDisplay, models.Model):
+class Representation(models.Model):
     """Which lawyer represents which accused in which case, from when."""
 
     lawyer = models.ForeignKey(

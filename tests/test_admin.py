@@ -708,3 +708,19 @@ def test_audit_changelist_offers_no_bulk_actions(admin_client_, audit_entry):
     )
     assert response.status_code in (200, 302, 403)
     assert AuditEntry.objects.filter(pk=audit_entry.pk).exists()
+
+
+def test_an_accused_cannot_be_moved_to_another_case(admin_client_, own_case, other_case):
+    accused = own_case.accused.first()
+    period = f.hold(accused)
+    url = f"/admin/casework/accused/{accused.pk}/change/"
+    page = admin_client_.get(url).content.decode()
+    assert 'name="case"' not in page  # shown, not editable
+    admin_client_.post(
+        url,
+        {"case": other_case.pk, "detainee": accused.detainee_id,
+         "custody_status": accused.custody_status, "added_on": str(accused.added_on)},
+    )  # fmt: skip
+    accused.refresh_from_db()
+    period.refresh_from_db()
+    assert accused.case_id == period.case_id == own_case.pk

@@ -46,6 +46,19 @@ def people(case) -> str:
     return ", ".join(a.detainee.name_latin for a in case.accused.all())
 
 
+def _case_link(case) -> str:
+    return f'<a href="{escape(case.get_absolute_url())}">{escape(case.reference)}</a>'
+
+
+def _caseworker(case) -> str:
+    return escape(str(case.caseworker or _("Unassigned")))
+
+
+def _local(moment, format_name: str) -> str:
+    """As the template filter ``|date:format_name`` shows an aware date-time."""
+    return escape(formats.date_format(timezone.localtime(moment), format_name))
+
+
 def _accused_names(case) -> str:
     names = []
     for accused in case.accused.all():
@@ -74,19 +87,14 @@ def case_row(case):
             f"{escape(_('limit'))}</span>"
         )
     hearing = case.next_hearing
-    hearing = (
-        formats.date_format(timezone.localtime(hearing), "SHORT_DATETIME_FORMAT")
-        if hearing
-        else "—"
-    )
+    hearing = _local(hearing, "SHORT_DATETIME_FORMAT") if hearing else "—"
     cells = (
-        f'<td><a href="{escape(case.get_absolute_url())}">{escape(case.reference)}</a>{flag}</td>',
+        f"<td>{_case_link(case)}{flag}</td>",
         f"<td>{_accused_names(case)}</td>",
         f'<td class="d-none d-sm-table-cell">{escape(str(case.province))}</td>',
         f"<td>{escape(str(case.get_status_display()))}</td>",
-        f'<td class="d-none d-md-table-cell">'
-        f"{escape(str(case.caseworker or _('Unassigned')))}</td>",
-        f'<td class="d-none d-md-table-cell">{escape(hearing)}</td>',
+        f'<td class="d-none d-md-table-cell">{_caseworker(case)}</td>',
+        f'<td class="d-none d-md-table-cell">{hearing}</td>',
         f'<td class="d-none d-lg-table-cell">'
         f'{escape(formats.date_format(case.opened_on, "SHORT_DATE_FORMAT"))}</td>',
     )
@@ -97,12 +105,10 @@ def case_row(case):
 def hearing_item(hearing):
     """A hearing in the coordinator's "next 7 days" (templates/casework/
     dashboard_coordinator.html), written in Python as case_row is: up to 200 a page."""
-    case = hearing.case
-    when = formats.date_format(timezone.localtime(hearing.scheduled_at), "SHORT_DATETIME_FORMAT")
     text = (
-        f"<li>{escape(when)} · {escape(str(hearing.get_kind_display()))} · "
-        f'<a href="{escape(case.get_absolute_url())}">{escape(case.reference)}</a> · '
-        f"{escape(str(case.caseworker or _('Unassigned')))}"
+        f"<li>{_local(hearing.scheduled_at, 'SHORT_DATETIME_FORMAT')} · "
+        f"{escape(str(hearing.get_kind_display()))} · {_case_link(hearing.case)} · "
+        f"{_caseworker(hearing.case)}"
     )
     if not hearing.lawyer_id:
         text += f' · <span class="text-danger">{escape(_("no lawyer"))}</span>'
@@ -113,14 +119,12 @@ def hearing_item(hearing):
 def near_limit_row(period):
     """A row of "Near or past the legal limit" (templates/partials/_near_limit.html) on
     both dashboards, written in Python as case_row is."""
-    case = period.accused.case
-    runs_out = formats.date_format(timezone.localtime(period.runs_out_at), "SHORT_DATE_FORMAT")
     days = _("%(d)s days") % {"d": period.days_held}
     cells = (
         f"<td>{escape(period.accused.detainee.name_latin)}</td>",
-        f'<td><a href="{escape(case.get_absolute_url())}">{escape(case.reference)}</a></td>',
+        f"<td>{_case_link(period.accused.case)}</td>",
         f"<td>{escape(days)}</td>",
-        f"<td>{escape(runs_out)}</td>",
+        f"<td>{_local(period.runs_out_at, 'SHORT_DATE_FORMAT')}</td>",
         f"<td>{clock_badge(period)}</td>",
     )
     return mark_safe("<tr>" + "".join(cells) + "</tr>")  # noqa: S308 - values escaped
