@@ -516,6 +516,12 @@ def test_case_export_in_khmer_has_khmer_labels_names_and_charges(admin_client_, 
     charges = [f"{c.article} {c.name_km or c.name_en}" for c in case.charges.order_by("article")]
     assert "; ".join(charges) in row.values()
     assert set(row.values()) & yes_no
+    # The flag in Khmer, and the same answer as in English.
+    near = "Someone near or past the legal limit"
+    flagged = next(r for r in english if r["NGO reference"] == case.reference)[near] == "yes"
+    with translation.override("km"):
+        near_km = str(dict((key, label) for key, label, _w in exports.CASE_COLUMNS)["near_limit"])
+        assert row[near_km] == translation.gettext("yes" if flagged else "no")
 
 
 def test_csv_written_in_several_pieces_is_the_same(admin_client_, world, monkeypatch):
