@@ -92,8 +92,7 @@ _BAIL, _EVENT, _HEARING = 0, 1, 2
 
 @dataclass
 class TimelineItem:
-    """One entry, with what the template shows worked out once here: a template that
-    calls get_FOO_display() translates every choice of the field for every entry."""
+    """One entry, with what the template shows worked out once here."""
 
     day: dt.date
     moment: dt.datetime | None  # hearings only: the others have a day, not a time
@@ -187,10 +186,6 @@ def _timeline_counts(case: Case, now: dt.datetime) -> tuple[int, int]:
     return sum(row[0] for row in rows), sum(row[1] for row in rows)
 
 
-def _labels(choices) -> dict:
-    return {value: str(label) for value, label in choices}
-
-
 def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
     """The entries for these keys, in their order: a query a source (always three),
     and only the columns shown (a person's row is wide)."""
@@ -228,9 +223,6 @@ def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
         for src, pks in wanted.items()
     }
     today = timezone.localdate(now)
-    hearing_kinds, hearing_states = _labels(Hearing.Kind.choices), _labels(Hearing.Status.choices)
-    event_kinds, sources = _labels(Event.Kind.choices), _labels(Event.Source.choices)
-    decisions = _labels(BailRequest.Decision.choices)
     items = []
     for src, pk, day, _at in keys:
         obj = found[src].get(pk)
@@ -240,17 +232,17 @@ def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
             moment = obj.scheduled_at
             item = TimelineItem(day, moment, "hearing", obj, upcoming=moment >= now)
             item.when = date_format(timezone.localtime(moment), "DATETIME_FORMAT")
-            item.title = hearing_kinds.get(obj.kind, obj.kind)
-            item.state = hearing_states.get(obj.status, obj.status)
+            item.title = obj.get_kind_display()
+            item.state = obj.get_status_display()
             item.link = reverse("hearing_edit", args=[pk])
         elif src == _EVENT:
             kind = "status" if obj.kind == Event.Kind.STATUS_CHANGED else "event"
             item = TimelineItem(day, None, kind, obj, upcoming=day > today)
-            item.title = event_kinds.get(obj.kind, obj.kind)
-            item.source = sources.get(obj.source, obj.source)
+            item.title = obj.get_kind_display()
+            item.source = obj.get_source_display()
         else:
             item = TimelineItem(day, None, "bail", obj, upcoming=day > today)
-            item.state = decisions.get(obj.decision, obj.decision)
+            item.state = obj.get_decision_display()
             if obj.decision == BailRequest.Decision.PENDING:
                 item.link = reverse("bail_decide", args=[pk])
         if not item.when:
