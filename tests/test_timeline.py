@@ -5,6 +5,8 @@ import datetime as dt
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEntry
@@ -114,12 +116,18 @@ def test_full_timeline_shows_every_kind_of_entry(caseworker_client, own_case):
     assert body.index("Witnesses heard") < body.index("Bail request")
 
 
-@pytest.mark.parametrize("number", ["abc", "0", "-1", "99999", "2.5", ""])  # "page": playwright's
-def test_bad_page_numbers_get_a_page_not_an_error(caseworker_client, own_case, number):
+@pytest.mark.parametrize(
+    "number, shown",  # not "page": pytest-playwright's
+    [("abc", 1), ("0", 2), ("-1", 2), ("99999", 2), ("2.5", 1), ("", 1)],
+)
+def test_bad_page_numbers_get_a_page_not_an_error(caseworker_client, own_case, number, shown):
     add_past_events(own_case, TIMELINE_PAGE_SIZE + 5)
     response = caseworker_client.get(f"/cases/{own_case.pk}/timeline/?page={number}")
     assert response.status_code == 200
     assert re.search(r"Page [12] of 2", response.content.decode())
+    # Not a number: the first page; out of range: the last (Paginator.get_page).
+    assert response.context["page"].number == shown
+    assert f"Page {shown} of 2" in response.content.decode()
 
 
 def test_full_timeline_outside_scope_does_not_exist(
@@ -140,3 +148,36 @@ def test_opening_the_full_timeline_is_recorded_as_a_view_of_the_case(
     before = views.count()
     caseworker_client.get(f"/cases/{own_case.pk}/timeline/?page=1")
     assert views.count() == before + 1
+
+
+def test_hearings_lawyer_and_monitor_are_shown_without_a_query_each(
+    caseworker_client, caseworker, own_case
+):
+    """The entries read only some columns of a hearing's lawyer and monitor: what they
+    show of them must be among those, or each entry runs a query more."""
+    caseworker.first_name, caseworker.last_name = "Dara", "Monitor"
+    caseworker.save()
+
+    def add_hearings(n):
+        for i in range(n):
+            f.make_hearing(
+                own_case,
+                days_from_now=-i - 1,
+                lawyer=f.make_lawyer(f"Counsel {i:03d}"),
+                monitor=caseworker,
+            )
+
+    def queries(url):
+        with CaptureQueriesContext(connection) as ctx:
+            response = caseworker_client.get(url)
+        assert response.status_code == 200
+        return len(ctx.captured_queries), response.content.decode()
+
+    for url in (f"/cases/{own_case.pk}/", f"/cases/{own_case.pk}/timeline/"):
+        own_case.hearings.all().delete()
+        add_hearings(1)
+        few, body = queries(url)
+        assert "Counsel 000" in body and "Dara Monitor" in body
+        add_hearings(10)
+        many, _ = queries(url)
+        assert few == many, url
