@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
 from django.db.models import (
     Count,
     DateTimeField,
@@ -19,7 +20,9 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import TruncDate
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from .models import (
     Accused,
@@ -189,9 +192,6 @@ def _timeline_counts(case: Case, now: dt.datetime) -> tuple[int, int]:
 def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
     """The entries for these keys, in their order: a query a source (always three),
     and only the columns shown (a person's row is wide)."""
-    from django.urls import reverse
-    from django.utils.formats import date_format
-
     wanted = {_BAIL: [], _EVENT: [], _HEARING: []}
     for src, pk, _day, _at in keys:
         wanted[src].append(pk)
@@ -280,8 +280,6 @@ def timeline_page(case: Case, number, per_page: int = TIMELINE_PAGE_SIZE):
     """One page of the case's whole timeline, the latest first: a count, the page's
     keys, the page's rows. ``number`` as the request gave it: one that is not a number
     gives the first page, one past the end the last (Paginator.get_page)."""
-    from django.core.paginator import Paginator
-
     now = timezone.now()
     page = Paginator(_timeline_keys(case), per_page).get_page(number)
     page.object_list = _timeline_items(list(page.object_list), now)
