@@ -307,7 +307,8 @@ def first_rows(queryset, limit: int):
     The ids come from an index alone, checked against the user's scope case by case
     until ``limit`` are found; only those rows are read, with what they join. Read
     whole, PostgreSQL fetches every row it checks, most of them out of scope for a
-    caseworker (bench/README.md).
+    caseworker (bench/README.md). The rows keep the queryset's select_related and
+    .only(), not its annotations or prefetches: add those to the result.
     """
     ids = queryset.values("pk")[:limit]
     # The rows by id alone: repeating the scope and filters here would let PostgreSQL
