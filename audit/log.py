@@ -75,6 +75,19 @@ def record_view(request, obj) -> AuditEntry:
     return record(AuditEvent.VIEW, request=request, obj=obj)
 
 
+def record_search(request, *, model, query: dict) -> AuditEntry:
+    """A search is a read too, and what was searched for is itself sensitive (a name):
+    the entry is about the whole table, so only the admins' audit log shows it, never a
+    record's history panel."""
+    return record(
+        AuditEvent.VIEW,
+        request=request,
+        model=model,
+        object_repr=f"search: {model._meta.verbose_name_plural}",
+        data={"search": query},
+    )
+
+
 def record_export(request, *, model, fmt: str, filters: dict, rows: int, anonymised: bool):
     return record(
         AuditEvent.EXPORT,

@@ -1,16 +1,77 @@
 """Django admin for every model. Only admins reach it; querysets still start from scope."""
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from audit.log import record_view
+from audit.log import record_search, record_view
 from config.admin import RoleAdmin
 
-from . import models
+from . import models, services
+from .forms import VersionedForm
 
 
-class ScopedAdmin(RoleAdmin):
+class ServiceAdmin(RoleAdmin):
+    """The admin keeps its pages; its writes go through casework.services, the functions
+    the pages call, so the rules, the custody clock, the version and the audit entry
+    are the same whichever door a change comes in by (docs/architecture.md).
+
+    A versioned record's form carries what it was opened with and merges three ways
+    (casework/editing.py): an admin's save never erases a field someone else saved
+    meanwhile, and a field both changed is shown side by side to choose from.
+    """
+
+    form = VersionedForm
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if not hasattr(self.model, "version"):
+            kwargs.setdefault("form", forms.ModelForm)
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        # The version is the model's own (not editable); the form's hidden base is shown.
+        return [name for name in super().get_fields(request, obj) if name != "version"]
+
+    def save_model(self, request, obj, form, change):
+        m2m = {
+            field.name: list(form.cleaned_data[field.name])
+            for field in obj._meta.many_to_many
+            if field.name in form.cleaned_data
+        }
+        services.record_save(
+            actor=request.user,
+            instance=obj,
+            base=getattr(form, "base", None) if change else None,
+            m2m=m2m or None,
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # Many-to-many fields were set by the service with the record.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def save_formset(self, request, form, formset, change):
+        for obj in formset.save(commit=False):
+            services.record_save(actor=request.user, instance=obj)
+        for obj in formset.deleted_objects:
+            services.record_delete(actor=request.user, instance=obj)
+
+    def get_search_results(self, request, queryset, search_term):
+        if search_term.strip():
+            record_search(request, model=self.model, query={"admin": search_term[:500]})
+        return super().get_search_results(request, queryset, search_term)
+
+    def delete_model(self, request, obj):
+        services.record_delete(actor=request.user, instance=obj)
+
+    def delete_queryset(self, request, queryset):
+        # One by one, through the service: each deletion has its effects and its entry.
+        for obj in queryset:
+            services.record_delete(actor=request.user, instance=obj)
+
+
+class ScopedAdmin(ServiceAdmin):
     def get_queryset(self, request):
         qs = self.model._default_manager.visible_to(request.user)
         # Order explicitly: Meta.ordering is dropped from GROUP BY queries (CaseAdmin
@@ -68,13 +129,13 @@ class SummaryInline(admin.TabularInline):
 
 
 @admin.register(models.Province)
-class ProvinceAdmin(RoleAdmin):
+class ProvinceAdmin(ServiceAdmin):
     list_display = ["code", "name_en", "name_km"]
     search_fields = ["code", "name_en", "name_km"]
 
 
 @admin.register(models.Court)
-class CourtAdmin(RoleAdmin):
+class CourtAdmin(ServiceAdmin):
     list_display = ["name_en", "name_km", "level", "province"]
     list_filter = ["level", "province"]
     list_select_related = ["province"]
@@ -83,13 +144,13 @@ class CourtAdmin(RoleAdmin):
 
 
 @admin.register(models.Charge)
-class ChargeAdmin(RoleAdmin):
+class ChargeAdmin(ServiceAdmin):
     list_display = ["name_en", "name_km", "article"]
     search_fields = ["name_en", "name_km", "article"]
 
 
 @admin.register(models.DetentionLimit)
-class DetentionLimitAdmin(RoleAdmin):
+class DetentionLimitAdmin(ServiceAdmin):
     list_display = [
         "name_en",
         "article",
@@ -211,7 +272,7 @@ class LawyerAdmin(ScopedAdmin):
 
 
 @admin.register(models.Representation)
-class RepresentationAdmin(RoleAdmin):
+class RepresentationAdmin(ServiceAdmin):
     list_display = ["lawyer", "accused", "since", "until"]
     list_select_related = ["lawyer", "accused__detainee", "accused__case"]
     list_filter = ["accused__case__province"]

@@ -9,7 +9,6 @@ class CaseworkConfig(AppConfig):
     def ready(self):
         from auditlog.registry import auditlog
         from django.contrib.auth import get_user_model
-        from django.db.models.signals import post_save
 
         from . import models
 
@@ -34,10 +33,4 @@ class CaseworkConfig(AppConfig):
             m2m_fields={"provinces"},
             exclude_fields=["password", "last_login"],
         )
-        post_save.connect(recompute_clocks, sender=models.DetentionLimit)
-
-
-def recompute_clocks(sender, instance, **kwargs):
-    """An admin changed a legal limit: every open custody period under it gets a new end date."""
-    for period in instance.custodyperiod_set.filter(ended_at__isnull=True):
-        period.save()
+        # A changed legal limit moves the clocks under it: services.reference_save.

@@ -3,12 +3,14 @@ and its choice lists are scoped too: a filter cannot reveal what a list hides.""
 
 import django_filters as df
 from django import forms
+from django.conf import settings
 from django.db import connection
 from django.db.models import Exists, F, OuterRef
 from django.db.models.functions import Collate
 from django.utils.functional import lazy
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_filters.widgets import BaseCSVWidget
 
 from accounts.models import Role, User
@@ -29,10 +31,22 @@ from .models import (
 )
 from .widgets import QuickCSVSelect, QuickSelect
 
-LIMIT_CHOICES = [
-    ("near", _("Past or within 14 days of the legal limit")),
-    ("past", _("Past the legal limit")),
-]
+
+def limit_choices():
+    """Read when the form is built, so the label says the cut-off actually applied."""
+    days = settings.DETENTION_WARNING_DAYS
+    return [
+        (
+            "near",
+            ngettext(
+                "Past or within %(days)s day of the legal limit",
+                "Past or within %(days)s days of the legal limit",
+                days,
+            )
+            % {"days": days},
+        ),
+        ("past", _("Past the legal limit")),
+    ]
 
 
 def khmer_order(field: str = "name_khmer", descending: bool = False):
@@ -133,7 +147,7 @@ class CaseFilter(ScopedFilterSet):
         field_name="opened_on", lookup_expr="lte", label=_("Opened on or before")
     )
     limit = df.ChoiceFilter(
-        choices=LIMIT_CHOICES, method="filter_limit", label=_("Detention limit")
+        choices=limit_choices, method="filter_limit", label=_("Detention limit")
     )
     no_lawyer = df.BooleanFilter(
         method="filter_no_lawyer",
@@ -211,7 +225,7 @@ class CaseFilter(ScopedFilterSet):
 
     def filter_limit(self, queryset, name, value):
         if value == "past":
-            return queryset.with_custody_near_limit(days=0)
+            return queryset.with_custody_past_limit()
         return queryset.with_custody_near_limit()
 
     def filter_no_lawyer(self, queryset, name, value):

@@ -1,10 +1,12 @@
 """Forms validate; services write. Every choice list is scoped to the user."""
 
 from django import forms
+from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import editing
 from .filters import caseworkers_visible_to
 from .models import (
     BailRequest,
@@ -29,20 +31,45 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
+CONFLICT_MESSAGE = _(
+    "Someone else changed this record while you were editing it: nothing was saved yet. "
+    "Choose, for each field you both changed, which value to keep, then save."
+)
+
+
 class VersionedForm(forms.ModelForm):
-    """Carries the version the user started from, so a concurrent save is detected."""
+    """An edit form that never overwrites what its editor did not change.
+
+    It carries the values it was opened with (``base``, signed) and the version; the
+    service merges three ways (casework/editing.py). When someone else changed a field
+    this edit changes too, the form is shown again with their value beside the user's,
+    and the user chooses which to keep; fields only they changed are shown as stored.
+    """
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    base = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.conflict = None
         if self.instance.pk and not self.is_bound:
             self.initial["version"] = self.instance.version
+            self.initial["base"] = editing.sign_base(
+                editing.snapshot(self.instance, self.merge_fields)
+            )
+
+    @property
+    def merge_fields(self) -> list[str]:
+        names = {f.name for f in self.instance._meta.get_fields() if f.concrete} - {"version"}
+        return [name for name in self.fields if name in names]
 
     def clean(self):
         data = super().clean()
-        if self.instance.pk and data.get("version") is None:
-            # Without the version we cannot tell whether someone saved meanwhile.
+        if not self.instance.pk:
+            return data
+        self.base = editing.unsign_base(data.get("base"))
+        if self.base is None:
+            # Without what the form started from we cannot tell whose change is whose.
             self.add_error(
                 None,
                 _(
@@ -50,11 +77,108 @@ class VersionedForm(forms.ModelForm):
                     "change again."
                 ),
             )
+            return data
+        for name in self.data.getlist(self.add_prefix("conflict")):
+            if name not in self.fields:
+                continue
+            choice = self.data.get(self.add_prefix(f"keep-{name}"))
+            if choice == "theirs":
+                # Their value as stored: the record was read afresh for this request.
+                field = self.instance._meta.get_field(name)
+                stored = getattr(self.instance, name)
+                data[name] = list(stored.all()) if field.many_to_many else stored
+            elif choice != "mine":
+                self.add_error(name, _("Choose which value to keep: theirs or yours."))
         return data
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self.instance.pk or getattr(self, "base", None) is None or self.errors:
+            return
+        # The same comparison the service makes under its lock, made here so a conflict
+        # is shown with the form (in the admin too, whose save runs in this transaction).
+        rows = type(self.instance)._default_manager
+        if connection.in_atomic_block:
+            rows = rows.select_for_update()
+        fields = [f for f in self.merge_fields if f not in self.m2m_values()]
+        try:
+            current = rows.get(pk=self.instance.pk)
+            editing.check(self.instance, current, self.base, fields, self.m2m_values())
+        except editing.ConflictError as exc:
+            self.show_conflict(exc)
+            self.add_error(None, CONFLICT_MESSAGE)
 
     @property
     def expected_version(self) -> int | None:
         return self.cleaned_data.get("version")
+
+    def m2m_values(self) -> dict:
+        return {
+            name: list(self.cleaned_data[name])
+            for name in self.merge_fields
+            if self.instance._meta.get_field(name).many_to_many and name in self.cleaned_data
+        }
+
+    def show_conflict(self, exc: editing.ConflictError):
+        """Show the form again, based on what is stored now: fields only someone else
+        changed show their value (so saving again keeps it), fields both changed keep
+        what the user typed, with theirs beside it to choose from."""
+        self.conflict = exc
+        current = exc.current
+        data = self.data.copy()
+        for name in exc.merge.theirs - exc.merge.conflicts:
+            if name in self.fields:
+                self._put(data, name, current)
+        data[self.add_prefix("base")] = editing.sign_base(
+            editing.snapshot(current, self.merge_fields)
+        )
+        data[self.add_prefix("version")] = str(current.version)
+        for key in [k for k in data if k.startswith(self.add_prefix("keep-"))]:
+            del data[key]
+        data.setlist(self.add_prefix("conflict"), sorted(exc.merge.conflicts))
+        self.data = data
+        self.conflict_rows = [
+            {
+                "name": change.name,
+                "label": change.label,
+                "theirs": change.theirs,
+                "yours": self._typed(change.name),
+                "input_name": self.add_prefix(f"keep-{change.name}"),
+                "conflict_name": self.add_prefix("conflict"),
+            }
+            for change in exc.changes
+            if change.conflict
+        ]
+        self.other_changes = [change for change in exc.changes if not change.conflict]
+
+    def _put(self, data, name, instance):
+        field, key = self.fields[name], self.add_prefix(name)
+        value = forms.model_to_dict(instance, fields=[name]).get(name)
+        if isinstance(field.widget, forms.CheckboxInput):
+            if value:
+                data[key] = "on"
+            else:
+                data.pop(key, None)
+            return
+        prepared = field.prepare_value(value)
+        if isinstance(field, forms.ModelMultipleChoiceField | forms.MultipleChoiceField):
+            data.setlist(key, [str(v) for v in prepared or []])
+            return
+        shown = field.widget.format_value(prepared)
+        if isinstance(shown, list):
+            shown = shown[0] if shown else ""
+        data[key] = "" if shown is None else str(shown)
+
+    def _typed(self, name) -> str:
+        value = self.cleaned_data.get(name) if hasattr(self, "cleaned_data") else None
+        if value is None or value == "":
+            return "—"
+        if isinstance(value, models.QuerySet | list):
+            return ", ".join(str(v) for v in value) or "—"
+        field = self.fields[name]
+        if getattr(field, "choices", None) and not isinstance(field, forms.ModelChoiceField):
+            return str(dict(field.choices).get(value, value))
+        return str(value)
 
 
 class CaseForm(VersionedForm):
@@ -85,12 +209,6 @@ class CaseForm(VersionedForm):
         self.fields["court"].queryset = Court.objects.select_related("province")
         self.fields["charges"].queryset = Charge.objects.all()
         self.fields["charges"].required = False
-
-    def clean_opened_on(self):
-        opened = self.cleaned_data["opened_on"]
-        if opened and opened > timezone.localdate():
-            raise forms.ValidationError(_("A case cannot be opened in the future."))
-        return opened
 
 
 class NewPersonForm(forms.ModelForm):
@@ -245,24 +363,12 @@ class HearingForm(VersionedForm):
             self.initial.setdefault("court", case.court_id)
             self.initial.setdefault("monitor", user.pk)
 
-    def clean(self):
-        data = super().clean()
-        status, when = data.get("status"), data.get("scheduled_at")
-        if status == Hearing.Status.HELD and when and when > timezone.now():
-            self.add_error("status", _("A hearing in the future cannot have been held yet."))
-        if status == Hearing.Status.HELD and not (data.get("outcome") or "").strip():
-            self.add_error(
-                "outcome", _("Say what happened: a hearing that was held needs its outcome.")
-            )
-        return data
-
 
 class BailRequestForm(forms.ModelForm):
     class Meta:
         model = BailRequest
-        fields = ["accused", "filed_on", "court", "filed_by", "appeal_of", "reasons"]
-        widgets = {"filed_on": DATE, "reasons": forms.Textarea(attrs={"rows": 2})}
-        labels = {"reasons": _("Grounds given")}
+        fields = ["accused", "filed_on", "court", "filed_by", "appeal_of", "grounds"]
+        widgets = {"filed_on": DATE, "grounds": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, user, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
@@ -281,42 +387,30 @@ class BailRequestForm(forms.ModelForm):
         self.initial.setdefault("court", case.court_id)
         self.initial.setdefault("filed_on", timezone.localdate())
 
-    def clean_filed_on(self):
-        filed = self.cleaned_data["filed_on"]
-        if filed > timezone.localdate():
-            raise forms.ValidationError(_("A request cannot be filed in the future."))
-        return filed
-
-    def clean(self):
-        data = super().clean()
-        appeal, accused = data.get("appeal_of"), data.get("accused")
-        if appeal and accused and appeal.accused_id != accused.pk:
-            self.add_error("appeal_of", _("An appeal concerns a decision on the same person."))
-        return data
-
 
 class BailDecisionForm(VersionedForm):
     class Meta:
         model = BailRequest
-        fields = ["decision", "decided_on", "reasons"]
-        widgets = {"decided_on": DATE, "reasons": forms.Textarea(attrs={"rows": 3})}
+        fields = ["decision", "decided_on", "reasons", "conditions"]
+        widgets = {
+            "decided_on": DATE,
+            "reasons": forms.Textarea(attrs={"rows": 3}),
+            "conditions": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def clean(self):
         data = super().clean()
-        decision, decided = data.get("decision"), data.get("decided_on")
-        if decision == BailRequest.Decision.PENDING:
-            data["decided_on"] = None
-        elif not decided:
-            self.add_error("decided_on", _("Give the date of the decision."))
-        elif decided < self.instance.filed_on:
-            self.add_error(
-                "decided_on",
-                _("The decision cannot come before the filing (%(date)s).")
-                % {"date": self.instance.filed_on},
-            )
-        elif decided > timezone.localdate():
-            self.add_error("decided_on", _("The decision date cannot be in the future."))
+        if data.get("decision") == BailRequest.Decision.PENDING:
+            data["decided_on"] = None  # a date left in the field of a decision undone
         return data
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.grounds:
+            # The filing stays as filed; shown here for reference only.
+            self.fields["reasons"].help_text = _("Grounds given at filing: %(grounds)s") % {
+                "grounds": self.instance.grounds
+            }
 
 
 class EventForm(forms.ModelForm):
@@ -351,12 +445,6 @@ class EventForm(forms.ModelForm):
         self.fields["accused"].label_from_instance = lambda a: str(a.detainee)
         self.initial.setdefault("occurred_on", timezone.localdate())
 
-    def clean_occurred_on(self):
-        day = self.cleaned_data["occurred_on"]
-        if day > timezone.localdate():
-            raise forms.ValidationError(_("An event cannot be recorded for a future date."))
-        return day
-
 
 class StatusForm(forms.Form):
     status = forms.ChoiceField(
@@ -378,12 +466,6 @@ class StatusForm(forms.Form):
         widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    def clean_occurred_on(self):
-        day = self.cleaned_data["occurred_on"]
-        if day > timezone.localdate():
-            raise forms.ValidationError(_("The date cannot be in the future."))
-        return day
 
 
 class AssignForm(forms.Form):

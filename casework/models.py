@@ -27,7 +27,29 @@ from .querysets import (
     EventQuerySet,
     HearingQuerySet,
     LawyerQuerySet,
+    warning_cutoff,
 )
+
+
+def not_in_future(errors: dict, field: str, value, message) -> None:
+    """One wording per rule: a date (or moment) that has not happened yet."""
+    if value is None:
+        return
+    now = timezone.now() if isinstance(value, dt.datetime) else timezone.localdate()
+    if value > now:
+        errors[field] = message
+
+
+# Rules that span several fields are checked in Model.clean(), on the field a form shows,
+# and again by a database constraint, with one wording for both.
+HELD_NEEDS_OUTCOME = _("A hearing that was held needs its outcome.")
+DECIDED_BEFORE_FILED = _("The decision cannot come before the filing.")
+DECISION_DATE = _("A decided request needs its decision date; a pending one has none.")
+
+
+def raise_if(errors: dict) -> None:
+    if errors:
+        raise ValidationError(errors)
 
 
 def nfc(value: str) -> str:
@@ -438,6 +460,13 @@ class Case(QuickChoiceDisplay, models.Model):
     def get_absolute_url(self):
         return reverse("case_detail", args=[self.pk])
 
+    def clean(self):
+        errors = {}
+        not_in_future(
+            errors, "opened_on", self.opened_on, _("A case cannot be opened in the future.")
+        )
+        raise_if(errors)
+
 
 class Accused(QuickChoiceDisplay, models.Model):
     """One person accused in one case, with their own custody status in it."""
@@ -622,12 +651,25 @@ class Hearing(QuickChoiceDisplay, models.Model):
             models.CheckConstraint(
                 condition=~Q(status="held") | ~Q(outcome=""),
                 name="hearing_held_has_outcome",
-                violation_error_message=_("A hearing that was held needs its outcome."),
+                violation_error_message=HELD_NEEDS_OUTCOME,
             ),
         ]
 
     def __str__(self):
         return f"{self.get_kind_display()} — {self.case.reference}"
+
+    def clean(self):
+        errors = {}
+        if self.status == self.Status.HELD and not (self.outcome or "").strip():
+            errors["outcome"] = HELD_NEEDS_OUTCOME
+        if self.status == self.Status.HELD and self.scheduled_at:
+            not_in_future(
+                errors,
+                "status",
+                self.scheduled_at,
+                _("A hearing in the future cannot have been held yet."),
+            )
+        raise_if(errors)
 
 
 class BailRequest(QuickChoiceDisplay, models.Model):
@@ -663,7 +705,12 @@ class BailRequest(QuickChoiceDisplay, models.Model):
         _("decision"), max_length=20, choices=Decision.choices, default=Decision.PENDING
     )
     decided_on = models.DateField(_("decision date"), null=True, blank=True)
-    reasons = models.TextField(_("conditions or reasons given"), blank=True)
+    # Two texts, kept apart so deciding never changes what was filed (migration 0009).
+    grounds = models.TextField(_("grounds given at filing"), blank=True)
+    reasons = models.TextField(_("court's reasons"), blank=True)
+    conditions = models.TextField(
+        _("conditions set"), blank=True, help_text=_("For bail granted: reporting, travel, …")
+    )
     appeal_of = models.ForeignKey(
         "self",
         verbose_name=_("appeals the decision of"),
@@ -698,15 +745,13 @@ class BailRequest(QuickChoiceDisplay, models.Model):
             models.CheckConstraint(
                 condition=Q(decided_on__isnull=True) | Q(decided_on__gte=F("filed_on")),
                 name="bail_decided_not_before_filed",
-                violation_error_message=_("The decision cannot come before the filing."),
+                violation_error_message=DECIDED_BEFORE_FILED,
             ),
             models.CheckConstraint(
                 condition=(Q(decision="pending") & Q(decided_on__isnull=True))
                 | (~Q(decision="pending") & Q(decided_on__isnull=False)),
                 name="bail_decision_has_date",
-                violation_error_message=_(
-                    "A decided request needs its decision date; a pending one has none."
-                ),
+                violation_error_message=DECISION_DATE,
             ),
             models.CheckConstraint(
                 condition=Q(appeal_of__isnull=True) | ~Q(appeal_of=F("pk")),
@@ -723,14 +768,23 @@ class BailRequest(QuickChoiceDisplay, models.Model):
         super().save(*args, **kwargs)
 
     def clean(self):
+        errors = {}
+        not_in_future(
+            errors, "filed_on", self.filed_on, _("A request cannot be filed in the future.")
+        )
+        pending = self.decision == self.Decision.PENDING
+        if pending == (self.decided_on is not None):
+            errors["decided_on"] = DECISION_DATE
+        elif self.decided_on and self.filed_on and self.decided_on < self.filed_on:
+            errors["decided_on"] = DECIDED_BEFORE_FILED
+        not_in_future(
+            errors, "decided_on", self.decided_on, _("The decision date cannot be in the future.")
+        )
         if self.appeal_of_id and self.accused_id and self.appeal_of.accused_id != self.accused_id:
-            raise ValidationError(
-                {
-                    "appeal_of": _(
-                        "An appeal must concern a decision on the same person in the same case."
-                    )
-                }
+            errors["appeal_of"] = _(
+                "An appeal must concern a decision on the same person in the same case."
             )
+        raise_if(errors)
 
 
 class Event(QuickChoiceDisplay, models.Model):
@@ -807,8 +861,16 @@ class Event(QuickChoiceDisplay, models.Model):
         return f"{self.occurred_on} {self.get_kind_display()}"
 
     def clean(self):
+        errors = {}
+        not_in_future(
+            errors,
+            "occurred_on",
+            self.occurred_on,
+            _("An event cannot be recorded for a future date."),
+        )
         if self.accused_id and self.case_id and self.accused.case_id != self.case_id:
-            raise ValidationError({"accused": _("This person is not accused in this case.")})
+            errors["accused"] = _("This person is not accused in this case.")
+        raise_if(errors)
 
 
 class CustodyPeriod(models.Model):
@@ -890,8 +952,7 @@ class CustodyPeriod(models.Model):
 
     @property
     def is_near_limit(self) -> bool:
+        """Near, not yet past: the same cut-off as the lists (``querysets.warning_cutoff``)."""
         return (
-            self.ended_at is None
-            and not self.is_past_limit
-            and self.days_left <= settings.DETENTION_WARNING_DAYS
+            self.ended_at is None and not self.is_past_limit and self.runs_out_at < warning_cutoff()
         )

@@ -13,6 +13,20 @@ from django.utils import timezone
 
 from .names import search_terms
 
+
+def warning_cutoff(days: int | None = None, *, now=None) -> dt.datetime:
+    """The one definition of "near the legal limit": the clock runs out before the end
+    of the local day ``days`` from today (``DETENTION_WARNING_DAYS`` by default).
+
+    Calendar days, as people read them: a clock running out late on day 14 shows
+    "14 days left" and is flagged, on the case page, the lists, the dashboards, the
+    reports and the exports alike (they all ask here).
+    """
+    days = settings.DETENTION_WARNING_DAYS if days is None else days
+    last_day = timezone.localdate(now) + dt.timedelta(days=days + 1)
+    return timezone.make_aware(dt.datetime.combine(last_day, dt.time.min))
+
+
 # pg_trgm indexes words by their three-letter pieces: a term shorter than that has
 # none inside a word, only at its start (after the space that pads each word).
 SHORT_TERM = 3
@@ -96,12 +110,13 @@ class CaseQuerySet(models.QuerySet):
     def with_custody_near_limit(self, days: int | None = None):
         from .models import CustodyPeriod
 
-        periods = (
-            CustodyPeriod.objects.open()
-            .near_or_past_limit(days)
-            .filter(case=OuterRef("pk"))
-        )
+        periods = CustodyPeriod.objects.near_or_past_limit(days).filter(case=OuterRef("pk"))
         return self.filter(Exists(periods))
+
+    def with_custody_past_limit(self):
+        from .models import CustodyPeriod
+
+        return self.filter(Exists(CustodyPeriod.objects.past_limit().filter(case=OuterRef("pk"))))
 
     def with_hearing_within(self, days: int):
         from .models import Hearing
@@ -160,8 +175,7 @@ class CustodyPeriodQuerySet(_ThroughCaseQuerySet):
         return self.open().filter(runs_out_at__lt=timezone.now())
 
     def near_or_past_limit(self, days: int | None = None):
-        days = settings.DETENTION_WARNING_DAYS if days is None else days
-        return self.open().filter(runs_out_at__lt=timezone.now() + dt.timedelta(days=days))
+        return self.open().filter(runs_out_at__lt=warning_cutoff(days))
 
 
 class DetaineeQuerySet(models.QuerySet):

@@ -61,9 +61,7 @@ def case_list_queryset(user):
                 .order_by("scheduled_at")
                 .values("scheduled_at")[:1]
             ),
-            flagged=Exists(
-                CustodyPeriod.objects.near_or_past_limit().filter(case=OuterRef("pk"))
-            ),
+            flagged=Exists(CustodyPeriod.objects.near_or_past_limit().filter(case=OuterRef("pk"))),
         )
         .prefetch_related(Prefetch("accused", queryset=_accused_names()))
         .order_by("-opened_on", "-pk")
@@ -213,8 +211,21 @@ def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
             "kind", "occurred_on", "description", "source", "source_detail", "verified", "accused"
         ).annotate(person=F("accused__detainee__name_latin")),
         _BAIL: BailRequest.objects.only(
-            "filed_on", "decision", "decided_on", "reasons", "appeal_of"
-        ).annotate(person=F("accused__detainee__name_latin")),
+            "case",
+            "filed_on",
+            "decision",
+            "decided_on",
+            "grounds",
+            "reasons",
+            "conditions",
+            "appeal_of",
+        ).annotate(
+            person=F("accused__detainee__name_latin"),
+            # An appeal links to the decision it appeals, and that decision back to it.
+            appealed_by=Subquery(
+                BailRequest.objects.filter(appeal_of=OuterRef("pk")).order_by("pk").values("pk")[:1]
+            ),
+        ),
     }
     # A source with nothing shown is asked all the same (no row has pk 0), so that every
     # page runs the same queries whatever mix of entries it shows.
@@ -378,10 +389,19 @@ def upcoming_hearings(user, days: int, limit: int = 50):
         .select_related("case__province", "case__caseworker", "court")
         # What the dashboards show of each, not every case's summary and sources.
         .only(
-            "kind", "scheduled_at", "status", "lawyer_id", "case__reference",
-            "case__province__code", "case__province__name_en", "case__province__name_km",
-            "case__caseworker__username", "case__caseworker__first_name",
-            "case__caseworker__last_name", "court__name_en", "court__name_km",
+            "kind",
+            "scheduled_at",
+            "status",
+            "lawyer_id",
+            "case__reference",
+            "case__province__code",
+            "case__province__name_en",
+            "case__province__name_km",
+            "case__caseworker__username",
+            "case__caseworker__first_name",
+            "case__caseworker__last_name",
+            "court__name_en",
+            "court__name_km",
         )  # fmt: skip
         .order_by("scheduled_at", "pk")
     )

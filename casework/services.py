@@ -8,55 +8,97 @@ second of two concurrent saves is refused instead of silently overwriting.
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.context import acting_as
 
-from . import access
+from . import access, editing
+from .editing import ConflictError
 from .models import (
     IN_CUSTODY,
     Accused,
     BailRequest,
     Case,
+    Charge,
+    Court,
     CustodyPeriod,
     CustodyStatus,
     Detainee,
     DetentionLimit,
     Event,
     Hearing,
+    Lawyer,
+    Province,
     Representation,
 )
 
 
-class ConflictError(Exception):
-    """Someone else saved the record after this form was opened."""
-
-    def __init__(self, current, changed_fields: list[str]):
-        self.current = current
-        self.changed_fields = changed_fields
-        super().__init__("stale version")
+def _locked(instance):
+    return type(instance)._default_manager.select_for_update().get(pk=instance.pk)
 
 
-def _save_versioned(instance, *, expected_version: int | None, fields: list[str]):
-    """Save ``instance`` if nobody saved it since ``expected_version`` was read."""
-    model = type(instance)
-    current = model.objects.select_for_update().get(pk=instance.pk)
-    if expected_version is not None and current.version != expected_version:
-        changed = [
-            (model._meta.get_field(f).verbose_name, getattr(current, f))
-            for f in fields
-            if getattr(current, f) != getattr(instance, f)
-        ]
-        raise ConflictError(current, changed)
+def _merge_save(instance, *, base: dict | None, fields: list[str], m2m: dict | None = None):
+    """Save an edit of ``instance`` without losing anyone else's (casework/editing.py).
+
+    With ``base`` (the values the form was opened with), a field the editor did not
+    change keeps what is stored now, and a field both changed raises ``ConflictError``.
+    Without it (an import, a command), the row is locked and saved as given. The
+    model's rules run either way (``full_clean``).
+    """
+    m2m = dict(m2m or {})
+    current = _locked(instance)
+    if base is not None:
+        merge = editing.check(instance, current, base, fields, m2m)
+        for name in fields:
+            if name not in merge.mine:
+                attname = instance._meta.get_field(name).attname
+                setattr(instance, attname, getattr(current, attname))
+        m2m = {f: values for f, values in m2m.items() if f in merge.mine}
     instance.version = current.version + 1
+    instance.full_clean()
     instance.save()
+    for name, values in m2m.items():
+        getattr(instance, name).set(values)
     return instance
 
 
+def _editable(model, *exclude: str) -> list[str]:
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if f.editable and not f.primary_key and f.name not in exclude
+    ]
+
+
 # --- Cases ----------------------------------------------------------------
+
+CASE_FIELDS = [
+    "reference",
+    "court_case_number",
+    "title",
+    "court",
+    "province",
+    "opened_on",
+    "summary",
+    "sources",
+]
+
+
+@transaction.atomic
+def case_create(*, actor, case: Case, charges=()) -> Case:
+    """A new case without its accused (the importer adds them after): ``case_open``
+    is the page's door, with its people."""
+    with acting_as(actor):
+        case.opened_by = case.opened_by or actor
+        if case.caseworker_id is None and getattr(actor, "is_caseworker", False):
+            case.caseworker = actor
+        case.full_clean()
+        case.save()
+        case.charges.set(charges)
+    return case
 
 
 @transaction.atomic
@@ -70,37 +112,21 @@ def case_open(
     custody_status: str = CustodyStatus.AT_LIBERTY,
 ) -> Case:
     """Open a case with its accused: existing people, a new person, or both."""
-    with acting_as(actor):
-        case.opened_by = actor
-        if case.caseworker_id is None and actor.is_caseworker:
-            case.caseworker = actor
-        case.save()
-        case.charges.set(charges)
-        people = list(detainees)
-        if new_detainee is not None:
-            new_detainee.save()
-            people.append(new_detainee)
-        for person in people:
-            Accused.objects.create(case=case, detainee=person, custody_status=custody_status)
+    case_create(actor=actor, case=case, charges=charges)
+    people = list(detainees)
+    if new_detainee is not None:
+        people.append(detainee_create(actor=actor, detainee=new_detainee))
+    for person in people:
+        accused_add(actor=actor, case=case, detainee=person, custody_status=custody_status)
     return case
 
 
 @transaction.atomic
-def case_update(*, actor, case: Case, expected_version: int, charges=None) -> Case:
+def case_update(*, actor, case: Case, base: dict | None = None, charges=None) -> Case:
+    """Edit a case's details (and charges, when given) without losing anyone else's edit."""
     with acting_as(actor):
-        fields = [
-            "reference",
-            "court_case_number",
-            "title",
-            "court",
-            "province",
-            "opened_on",
-            "summary",
-            "sources",
-        ]
-        _save_versioned(case, expected_version=expected_version, fields=fields)
-        if charges is not None:
-            case.charges.set(charges)
+        m2m = {"charges": list(charges)} if charges is not None else None
+        _merge_save(case, base=base, fields=CASE_FIELDS, m2m=m2m)
     return case
 
 
@@ -114,20 +140,33 @@ def case_change_status(
     note: str = "",
     expected_version: int | None = None,
 ) -> Case:
-    old = case.get_status_display()
     with acting_as(actor):
-        case.status = status
-        _save_versioned(case, expected_version=expected_version, fields=["status"])
-        Event.objects.create(
+        current = _locked(case)
+        if expected_version is not None and current.version != expected_version:
+            # The status form shows one field: any change since it was read may bear on it.
+            raise ConflictError(
+                current, editing.Merge(mine={"status"}, theirs={"status"}, conflicts={"status"})
+            )
+        old = current.get_status_display()
+        event = Event(
             case=case,
             kind=Event.Kind.STATUS_CHANGED,
             occurred_on=occurred_on,
-            description=_("From %(old)s to %(new)s. %(note)s")
-            % {"old": old, "new": case.get_status_display(), "note": note},
             source=Event.Source.MONITOR,
             verified=True,
             recorded_by=actor,
         )
+        event.full_clean(exclude=["description"])
+        case.status = status
+        case.version = current.version + 1
+        case.full_clean()
+        case.save(update_fields=["status", "version", "updated_at"])
+        event.description = _("From %(old)s to %(new)s. %(note)s") % {
+            "old": old,
+            "new": case.get_status_display(),
+            "note": note,
+        }
+        event.save()
     return case
 
 
@@ -136,47 +175,93 @@ def case_assign(*, actor, case: Case, caseworker) -> Case:
     if not access.can_assign(actor):
         raise PermissionDenied
     with acting_as(actor):
+        current = _locked(case)
         case.caseworker = caseworker
-        case.version += 1
+        case.version = current.version + 1
         case.save(update_fields=["caseworker", "version", "updated_at"])
     return case
 
 
+# --- People and accused -----------------------------------------------------
+
+
+@transaction.atomic
+def detainee_create(*, actor, detainee: Detainee) -> Detainee:
+    with acting_as(actor):
+        detainee.full_clean()
+        detainee.save()
+    return detainee
+
+
+@transaction.atomic
+def detainee_update(*, actor, detainee: Detainee, base: dict | None = None) -> Detainee:
+    with acting_as(actor):
+        _merge_save(detainee, base=base, fields=_editable(Detainee))
+    return detainee
+
+
+@transaction.atomic
+def accused_add(
+    *, actor, case: Case, detainee: Detainee, custody_status: str = CustodyStatus.AT_LIBERTY
+) -> Accused:
+    with acting_as(actor):
+        accused = Accused(case=case, detainee=detainee, custody_status=custody_status)
+        accused.full_clean()
+        accused.save()
+        _touch(case)
+    return accused
+
+
+@transaction.atomic
+def accused_update(*, actor, accused: Accused) -> Accused:
+    """A custody status set by hand (the admin) has the effect of the matching event:
+    the clock starts or stops as it would from the case page."""
+    with acting_as(actor):
+        current = _locked(accused)
+        new_status = accused.custody_status
+        accused.custody_status = current.custody_status
+        accused.full_clean()
+        accused.save()
+        kind = EVENT_FOR_STATUS.get(new_status)
+        if new_status != current.custody_status:
+            if kind is None:
+                accused.custody_status = new_status
+                accused.save(update_fields=["custody_status"])
+            else:
+                _apply_custody_change(
+                    actor, accused, kind, timezone.localdate(), source=Event.Source.OTHER
+                )
+        _touch(accused.case)
+    return accused
+
+
 # --- Hearings -------------------------------------------------------------
 
-
-def _check_held_not_future(hearing: Hearing):
-    if hearing.status == Hearing.Status.HELD and hearing.scheduled_at > timezone.now():
-        raise ValidationError({"status": _("A hearing in the future cannot have been held yet.")})
+HEARING_FIELDS = [
+    "kind",
+    "court",
+    "scheduled_at",
+    "status",
+    "lawyer",
+    "monitor",
+    "outcome",
+    "notes",
+]
 
 
 @transaction.atomic
 def hearing_record(*, actor, hearing: Hearing) -> Hearing:
-    _check_held_not_future(hearing)
     with acting_as(actor):
+        hearing.full_clean()
         hearing.save()
         _touch(hearing.case)
     return hearing
 
 
 @transaction.atomic
-def hearing_update(*, actor, hearing: Hearing, expected_version: int) -> Hearing:
-    _check_held_not_future(hearing)
+def hearing_update(*, actor, hearing: Hearing, base: dict | None = None) -> Hearing:
     with acting_as(actor):
-        _save_versioned(
-            hearing,
-            expected_version=expected_version,
-            fields=[
-                "kind",
-                "court",
-                "scheduled_at",
-                "status",
-                "lawyer",
-                "monitor",
-                "outcome",
-                "notes",
-            ],
-        )
+        _merge_save(hearing, base=base, fields=HEARING_FIELDS)
         _touch(hearing.case)
     return hearing
 
@@ -187,31 +272,39 @@ def hearing_update(*, actor, hearing: Hearing, expected_version: int) -> Hearing
 @transaction.atomic
 def bail_file(*, actor, bail: BailRequest) -> BailRequest:
     with acting_as(actor):
+        bail.full_clean()
         bail.save()
         _touch(bail.accused.case)
+        if bail.decision != BailRequest.Decision.PENDING:
+            _apply_bail_decision(actor, bail, was=BailRequest.Decision.PENDING)
     return bail
 
 
 @transaction.atomic
-def bail_decide(*, actor, bail: BailRequest, expected_version: int) -> BailRequest:
-    """Record the court's decision; a grant releases the accused on bail."""
-    if bail.decided_on and bail.decided_on < bail.filed_on:
-        raise ValidationError({"decided_on": _("The decision cannot come before the filing.")})
+def bail_update(*, actor, bail: BailRequest, base: dict | None = None) -> BailRequest:
+    """Record the court's decision, or correct a request: from the page and the admin
+    alike. A grant releases the accused on bail; the filing's grounds stay as filed."""
     with acting_as(actor):
-        _save_versioned(
-            bail, expected_version=expected_version, fields=["decision", "decided_on", "reasons"]
-        )
-        if bail.decision == BailRequest.Decision.GRANTED:
-            _apply_custody_change(
-                actor,
-                bail.accused,
-                Event.Kind.RELEASED_ON_BAIL,
-                bail.decided_on,
-                description=bail.reasons,
-                source=Event.Source.COURT,
-            )
+        was = _locked(bail).decision
+        _merge_save(bail, base=base, fields=_editable(BailRequest, "case"))
+        _apply_bail_decision(actor, bail, was=was)
         _touch(bail.accused.case)
     return bail
+
+
+bail_decide = bail_update
+
+
+def _apply_bail_decision(actor, bail: BailRequest, *, was: str):
+    if bail.decision == BailRequest.Decision.GRANTED and was != BailRequest.Decision.GRANTED:
+        _apply_custody_change(
+            actor,
+            bail.accused,
+            Event.Kind.RELEASED_ON_BAIL,
+            bail.decided_on,
+            description="\n".join(t for t in (bail.reasons, bail.conditions) if t),
+            source=Event.Source.COURT,
+        )
 
 
 # --- Custody and case events ------------------------------------------------
@@ -227,6 +320,18 @@ STATUS_AFTER = {
     Event.Kind.WENT_INTO_HIDING: CustodyStatus.IN_HIDING,
     Event.Kind.LEFT_COUNTRY: CustodyStatus.IN_EXILE,
     Event.Kind.DIED_IN_CUSTODY: CustodyStatus.DECEASED,
+}
+
+# The event a custody status set by hand stands for (the admin's Accused page).
+EVENT_FOR_STATUS = {
+    CustodyStatus.POLICE_CUSTODY: Event.Kind.ARRESTED,
+    CustodyStatus.PRETRIAL: Event.Kind.PRETRIAL_DETENTION,
+    CustodyStatus.SERVING_SENTENCE: Event.Kind.CONVICTED,
+    CustodyStatus.RELEASED_ON_BAIL: Event.Kind.RELEASED_ON_BAIL,
+    CustodyStatus.AT_LIBERTY: Event.Kind.RELEASED,
+    CustodyStatus.IN_HIDING: Event.Kind.WENT_INTO_HIDING,
+    CustodyStatus.IN_EXILE: Event.Kind.LEFT_COUNTRY,
+    CustodyStatus.DECEASED: Event.Kind.DIED_IN_CUSTODY,
 }
 
 # The clock each event starts (Code of Criminal Procedure, 2007).
@@ -321,14 +426,47 @@ def _apply_custody_change(
     accused.save(update_fields=["custody_status"])
 
 
+@transaction.atomic
+def event_update(*, actor, event: Event) -> Event:
+    """Correct an event's text, date or source. Its effect on custody was applied when it
+    was recorded; a wrong custody event is undone by recording the right one."""
+    with acting_as(actor):
+        _locked(event)
+        event.full_clean()
+        event.save()
+        _touch(event.case)
+    return event
+
+
+@transaction.atomic
+def custody_period_update(*, actor, period: CustodyPeriod) -> CustodyPeriod:
+    """An admin's correction of a clock (its start, order, limit): the runs-out moment is
+    derived again on save."""
+    with acting_as(actor):
+        if period.pk:
+            _locked(period)
+        period.full_clean(exclude=["case"])
+        period.save()
+        _touch(period.accused.case)
+    return period
+
+
 # --- Lawyers --------------------------------------------------------------
+
+
+@transaction.atomic
+def lawyer_save(*, actor, lawyer: Lawyer) -> Lawyer:
+    with acting_as(actor):
+        lawyer.full_clean()
+        lawyer.save()
+    return lawyer
 
 
 @transaction.atomic
 def lawyer_assign(*, actor, representation: Representation) -> Representation:
     with acting_as(actor):
         if representation.lawyer.pk is None:
-            representation.lawyer.save()
+            lawyer_save(actor=actor, lawyer=representation.lawyer)
             representation.lawyer_id = representation.lawyer.pk
         representation.full_clean()
         representation.save()
@@ -337,11 +475,100 @@ def lawyer_assign(*, actor, representation: Representation) -> Representation:
 
 
 @transaction.atomic
-def detainee_update(*, actor, detainee: Detainee, expected_version: int) -> Detainee:
+def representation_update(*, actor, representation: Representation) -> Representation:
     with acting_as(actor):
-        fields = [f.name for f in Detainee._meta.fields if f.editable and f.name != "id"]
-        _save_versioned(detainee, expected_version=expected_version, fields=fields)
-    return detainee
+        _locked(representation)
+        representation.full_clean()
+        representation.save()
+        _touch(representation.accused.case)
+    return representation
+
+
+# --- Deleting ---------------------------------------------------------------
+
+
+def _case_of(instance) -> Case | None:
+    if isinstance(instance, Case):
+        return None
+    if isinstance(instance, Accused | Hearing | BailRequest | Event | CustodyPeriod):
+        return instance.case
+    if isinstance(instance, Representation):
+        return instance.accused.case
+    return None
+
+
+@transaction.atomic
+def record_delete(*, actor, instance) -> None:
+    """Delete one record (the admin's delete, one by one so each leaves its entry)."""
+    with acting_as(actor):
+        case = _case_of(instance)
+        instance.delete()
+        if case is not None:
+            _touch(case)
+
+
+# --- The admin's door --------------------------------------------------------
+
+
+@transaction.atomic
+def record_save(*, actor, instance, base: dict | None = None, m2m: dict | None = None):
+    """Save any domain record through the function the pages use for it: the admin
+    (and any generic caller) has no rules or effects of its own."""
+    creating = instance.pk is None
+    if isinstance(instance, Case):
+        charges = (m2m or {}).get("charges")
+        if creating:
+            return case_create(actor=actor, case=instance, charges=charges or ())
+        return case_update(actor=actor, case=instance, base=base, charges=charges)
+    if isinstance(instance, Detainee):
+        if creating:
+            return detainee_create(actor=actor, detainee=instance)
+        return detainee_update(actor=actor, detainee=instance, base=base)
+    if isinstance(instance, Accused):
+        if creating:
+            return accused_add(
+                actor=actor,
+                case=instance.case,
+                detainee=instance.detainee,
+                custody_status=instance.custody_status,
+            )
+        return accused_update(actor=actor, accused=instance)
+    if isinstance(instance, Hearing):
+        if creating:
+            return hearing_record(actor=actor, hearing=instance)
+        return hearing_update(actor=actor, hearing=instance, base=base)
+    if isinstance(instance, BailRequest):
+        if creating:
+            return bail_file(actor=actor, bail=instance)
+        return bail_update(actor=actor, bail=instance, base=base)
+    if isinstance(instance, Event):
+        if creating:
+            return event_record(actor=actor, event=instance)
+        return event_update(actor=actor, event=instance)
+    if isinstance(instance, CustodyPeriod):
+        return custody_period_update(actor=actor, period=instance)
+    if isinstance(instance, Lawyer):
+        return lawyer_save(actor=actor, lawyer=instance)
+    if isinstance(instance, Representation):
+        if creating:
+            return lawyer_assign(actor=actor, representation=instance)
+        return representation_update(actor=actor, representation=instance)
+    if isinstance(instance, Province | Court | Charge | DetentionLimit):
+        return reference_save(actor=actor, instance=instance)
+    raise TypeError(f"No service saves {type(instance).__name__}.")
+
+
+@transaction.atomic
+def reference_save(*, actor, instance):
+    """Reference data (provinces, courts, charges, legal limits). A changed legal limit
+    gives every open custody period under it a new runs-out moment."""
+    with acting_as(actor):
+        instance.full_clean()
+        instance.save()
+        if isinstance(instance, DetentionLimit):
+            for period in instance.custodyperiod_set.filter(ended_at__isnull=True):
+                period.save()
+    return instance
 
 
 def _touch(case: Case):

@@ -13,11 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
-from audit.log import record_view
+from audit.log import record_search, record_view
 
 from . import access, selectors, services
 from .filters import CaseFilter, DetaineeFilter, HearingFilter
 from .forms import (
+    CONFLICT_MESSAGE,
     AssignForm,
     BailDecisionForm,
     BailRequestForm,
@@ -61,13 +62,6 @@ def _querystring_without_page(request) -> str:
     return params.urlencode()
 
 
-def _conflict(form, exc):
-    """Keep what the user typed; let the next save go against the version now stored."""
-    form.data = form.data.copy()
-    form.data["version"] = exc.current.version
-    return exc
-
-
 def _form_page(request, form, save, *, title, success, then, case=None):
     """The one shape of every form page: GET shows the form; a valid POST calls
     ``save`` (a service function) and goes to ``then``.
@@ -76,19 +70,31 @@ def _form_page(request, form, save, *, title, success, then, case=None):
     keeps what the user typed; a rule the service enforces comes back as a
     form error. Nothing is half-saved: services run in a transaction.
     """
-    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
             save()
         except services.ConflictError as exc:
-            conflict = _conflict(form, exc)
+            # Saved by someone else between the form's check and the service's lock.
+            form.show_conflict(exc)
+            form.add_error(None, CONFLICT_MESSAGE)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, success)
             return redirect(then)
-    context = {"form": form, "case": case, "conflict": conflict, "title": title}
+    context = {"form": form, "case": case, "conflict": form_conflict(form), "title": title}
     return render(request, "casework/form.html", context)
+
+
+def form_conflict(form):
+    return getattr(form, "conflict", None) and form
+
+
+def _record_search(request, model, params: tuple[str, ...]):
+    """Searching for a name is a sensitive read: the words searched are recorded."""
+    query = {name: request.GET[name][:500] for name in params if request.GET.get(name, "").strip()}
+    if query:
+        record_search(request, model=model, query=query)
 
 
 def _filtered(request, filterset):
@@ -161,6 +167,7 @@ def case_list(request):
         user=request.user,
     )
     rows, invalid = _filtered(request, filterset)
+    _record_search(request, Case, ("q",))
     # The page's rows come from the unfiltered list: a name search runs for the ids
     # only, and once (its matches counted with the page).
     shown = selectors.case_list_queryset(request.user)
@@ -283,10 +290,7 @@ def case_edit(request, pk):
 
     def save():
         services.case_update(
-            actor=user,
-            case=form.instance,
-            expected_version=form.expected_version,
-            charges=form.cleaned_data["charges"],
+            actor=user, case=form.instance, base=form.base, charges=form.cleaned_data["charges"]
         )
 
     title = _("Edit case %(ref)s") % {"ref": case.reference}
@@ -310,6 +314,8 @@ def case_status(request, pk):
                 note=form.cleaned_data["note"],
                 expected_version=form.cleaned_data.get("version"),
             )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
         except services.ConflictError:
             messages.error(
                 request,
@@ -374,9 +380,7 @@ def hearing_edit(request, pk):
     form = HearingForm(request.POST or None, instance=hearing, user=user, case=case)
 
     def save():
-        services.hearing_update(
-            actor=user, hearing=form.instance, expected_version=form.expected_version
-        )
+        services.hearing_update(actor=user, hearing=form.instance, base=form.base)
 
     return _form_page(
         request, form, save, title=_("Hearing"), success=_("Hearing saved."), then=case, case=case
@@ -410,7 +414,7 @@ def bail_decide(request, pk):
     form = BailDecisionForm(request.POST or None, instance=bail)
 
     def save():
-        services.bail_decide(actor=user, bail=form.instance, expected_version=form.expected_version)
+        services.bail_decide(actor=user, bail=form.instance, base=form.base)
 
     title = _("Bail decision for %(name)s") % {"name": bail.accused.detainee.name_latin}
     return _form_page(
@@ -483,6 +487,7 @@ def detainee_list(request):
     queryset = selectors.detainee_list_queryset(request.user)
     filterset = DetaineeFilter(request.GET or None, queryset=queryset, user=request.user)
     rows, invalid = _filtered(request, filterset)
+    _record_search(request, Detainee, ("q",))
     return render(
         request,
         "casework/detainee_list.html",
@@ -542,12 +547,14 @@ def detainee_edit(request, pk):
     )
 
     def save():
-        services.detainee_update(
-            actor=user, detainee=form.instance, expected_version=form.expected_version
-        )
+        services.detainee_update(actor=user, detainee=form.instance, base=form.base)
 
     title = _("Edit %(name)s") % {"name": detainee.name_latin}
-    return _form_page(request, form, save, title=title, success=_("Saved."), then=detainee)
+    response = _form_page(request, form, save, title=title, success=_("Saved."), then=detainee)
+    if response.status_code == 200 and set(Detainee.SENSITIVE_FIELDS) & set(form.fields):
+        # The form shows the family contact and whereabouts: a read of them.
+        record_view(request, detainee)
+    return response
 
 
 # --- Lawyers and hearings -------------------------------------------------
@@ -571,6 +578,7 @@ def lawyer_list(request):
         .order_by("name", "pk")
     )
     q = request.GET.get("q", "").strip()[:200]  # a name, not a paragraph
+    _record_search(request, Lawyer, ("q",))
     if q:
         lawyers = lawyers.filter(
             Q(name__icontains=q)

@@ -20,11 +20,25 @@ def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
 
 
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
 def env_bool(name: str, default: bool = False) -> bool:
+    """A switch: one of the accepted spellings, or the start stops. A typo read as
+    False would silently turn off HTTPS redirects, HSTS or two-factor sign-in."""
     value = os.environ.get(name)
-    if value is None or value == "":
+    if value is None or not value.strip():
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ImproperlyConfigured(
+        f"{name} must be one of {', '.join(TRUE_WORDS)} (on) or {', '.join(FALSE_WORDS)} "
+        f"(off), not {value!r}."
+    )
 
 
 def env_int(name: str, default: int) -> int:
@@ -34,7 +48,9 @@ def env_int(name: str, default: int) -> int:
     try:
         return int(value)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from exc
+        raise ImproperlyConfigured(
+            f"{name} must be a whole number (e.g. 14), not {value!r}."
+        ) from exc
 
 
 def env_list(name: str, default: str = "") -> list[str]:

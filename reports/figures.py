@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.models import Case as DbCase
@@ -45,6 +44,7 @@ from casework.models import (
     Province,
     Representation,
 )
+from casework.querysets import warning_cutoff
 
 from .exports import local_name
 
@@ -285,7 +285,7 @@ class Report:
 
     def held_now(self) -> dict:
         """People held now under a legal clock, most urgent first (people)."""
-        warn = self.now + dt.timedelta(days=settings.DETENTION_WARNING_DAYS)
+        warn = warning_cutoff(now=self.now)
         person = "accused__detainee"
         summary = self._open_periods().aggregate(
             people=Count(person, distinct=True),

@@ -93,3 +93,33 @@ def hold(accused: Accused, limit_code: str = "pretrial-felony", days_ago: int = 
 def make_event(case: Case, kind: str = Event.Kind.ARRESTED, **fields) -> Event:
     fields.setdefault("occurred_on", timezone.localdate())
     return Event.objects.create(case=case, kind=kind, **fields)
+
+
+def form_data(response, prefix_form: str = "form") -> dict:
+    """What a browser posts back from the form on ``response``, untouched: every field
+    as rendered, the hidden version and the base the form was opened with included."""
+    from django import forms
+
+    form = response.context[prefix_form]
+    data = {}
+    for bound in form:
+        widget, value = bound.field.widget, bound.value()
+        if isinstance(widget, forms.CheckboxInput):
+            if value:
+                data[bound.html_name] = "on"
+            continue
+        shown = widget.format_value(value)
+        if isinstance(widget, forms.SelectMultiple | forms.CheckboxSelectMultiple):
+            data[bound.html_name] = [str(v) for v in shown or []]
+        elif isinstance(shown, list):
+            data[bound.html_name] = shown[0] if shown else ""
+        else:
+            data[bound.html_name] = "" if shown is None else str(shown)
+    return data
+
+
+def opened_form(client, url: str) -> dict:
+    """Open an edit page as its user would, and return what its form would post."""
+    response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return form_data(response)

@@ -316,9 +316,12 @@ def test_full_clean_reports_the_rules_message(build, message):
 
 
 def test_constraint_messages_are_form_wide_or_on_their_field():
-    """The admin shows check failures above the form and duplicates on the field itself."""
+    """A rule a form can place is shown on its field (Model.clean, with the constraint's
+    own wording); one it cannot, above the form; duplicates on the field itself."""
     messages = full_clean_messages(hearing_held_without_outcome())
-    assert messages[NON_FIELD_ERRORS] == ["A hearing that was held needs its outcome."]
+    assert messages == {"outcome": ["A hearing that was held needs its outcome."]}
+    messages = full_clean_messages(Lawyer(name="  "))
+    assert NON_FIELD_ERRORS in messages or "name" in messages
     messages = full_clean_messages(duplicate_case_reference())
     assert messages["reference"] == ["Case with this NGO reference already exists."]
 

@@ -88,24 +88,24 @@ def test_a_database_error_in_a_page_gives_the_503_page(quiet, own_case, monkeypa
 def test_a_failure_half_way_through_opening_a_case_saves_nothing(quiet, monkeypatch):
     """case_open writes the case, its charges, the person and the accused row in
     one transaction: a failure after the first row leaves none of them."""
-    original = Accused.objects.create
+    original = services.accused_add
 
     def fail_after_the_case_row(**kwargs):
         assert Case.objects.filter(reference="HALF-1").exists()  # written, not committed
         raise OperationalError("connection lost")
 
-    monkeypatch.setattr(Accused.objects, "create", fail_after_the_case_row)
+    monkeypatch.setattr(services, "accused_add", fail_after_the_case_row)
     people = Detainee.objects.count()
     response = quiet.post("/cases/new/", open_case_post("HALF-1"))
     assert response.status_code == 503
-    monkeypatch.setattr(Accused.objects, "create", original)
+    monkeypatch.setattr(services, "accused_add", original)
     assert not Case.objects.filter(reference="HALF-1").exists()
     assert Detainee.objects.count() == people
 
 
 def test_the_service_itself_is_atomic(caseworker, monkeypatch):
     monkeypatch.setattr(
-        Accused.objects, "create", lambda **kw: (_ for _ in ()).throw(OperationalError("x"))
+        services, "accused_add", lambda **kw: (_ for _ in ()).throw(OperationalError("x"))
     )
     case = Case(reference="HALF-2", province=f.province("KH-2"), opened_on="2026-01-05")
     with pytest.raises(OperationalError):
@@ -173,7 +173,7 @@ def test_server_connection_killed_during_a_write_leaves_nothing_half_saved(casew
     monkeypatch.setattr(Accused.objects, "create", killed_after_the_case_row)
     response = serve(client, "post", "/cases/new/", open_case_post("HALF-3"))
     assert response.status_code == 503
-    monkeypatch.setattr(Accused.objects, "create", original)
+    monkeypatch.setattr(services, "accused_add", original)
 
     close_old_connections()
     assert not Case.objects.filter(reference="HALF-3").exists()

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook, load_workbook
 
 from audit.models import AuditEntry, AuditEvent
+from casework import services
 from casework.models import Accused, Case, Detainee, Event
 from reports import importer, views
 from reports.importer import KEYS
@@ -276,7 +277,9 @@ def test_changes_to_records_on_file_are_listed_then_written(admin_client_, casew
     confirm(admin_client_, response)
     case.refresh_from_db()
     person.refresh_from_db()
-    assert case.status == "charged" and case.version == 2
+    # Two saves through the services: the details (case_update), then the status with
+    # its dated event (case_change_status).
+    assert case.status == "charged" and case.version == 3
     assert Event.objects.filter(case=case, kind="status_changed").count() == 1
     assert person.birth_year == 1971 and person.name_khmer == "ជា ពិសី" and person.version == 2
     assert person.alias_list == ["Pisey Chea"]
@@ -475,8 +478,8 @@ def test_a_failure_half_way_leaves_nothing_written(admin_client_, reference_worl
             raise RuntimeError("disk full")
         return original(*args, **kwargs)
 
-    original = Accused.objects.create
-    monkeypatch.setattr(Accused.objects, "create", fail_on_second)
+    original = services.accused_add
+    monkeypatch.setattr(services, "accused_add", fail_on_second)
     admin_client_.raise_request_exception = False
     assert confirm(admin_client_, response).status_code == 500
     assert snapshot() == before

@@ -89,13 +89,14 @@ def test_bail_decision_before_filing_is_refused(caseworker_client, own_case):
 def test_granting_bail_releases_the_accused_and_stops_the_clock(caseworker_client, own_case):
     accused = own_case.accused.first()
     bail = f.make_bail(accused, filed_on=past(3))
+    url = f"/bail-requests/{bail.pk}/decide/"
     response = caseworker_client.post(
-        f"/bail-requests/{bail.pk}/decide/",
+        url,
         {
+            **f.opened_form(caseworker_client, url),
             "decision": "granted",
             "decided_on": past(1),
             "reasons": "Weekly reporting",
-            "version": bail.version,
         },
     )
     assert response.status_code == 302
@@ -307,29 +308,16 @@ def test_status_change_goes_on_the_timeline(caseworker_client, own_case):
 # --- Two people editing the same record --------------------------------------
 
 
-def edit_case_post(client, case, version, summary):
-    return client.post(
-        f"/cases/{case.pk}/edit/",
-        {
-            "reference": case.reference,
-            "province": case.province_id,
-            "court": case.court_id,
-            "opened_on": case.opened_on.isoformat(),
-            "summary": summary,
-            "version": version,
-        },
-    )
-
-
 def test_second_save_of_the_same_case_is_refused_and_keeps_input(
     caseworker_client, coordinator_client, own_case
 ):
-    version = own_case.version
+    url = f"/cases/{own_case.pk}/edit/"
+    theirs = f.opened_form(coordinator_client, url)
+    mine = f.opened_form(caseworker_client, url)
     assert (
-        edit_case_post(coordinator_client, own_case, version, "Coordinator's note").status_code
-        == 302
+        coordinator_client.post(url, {**theirs, "summary": "Coordinator's note"}).status_code == 302
     )
-    response = edit_case_post(caseworker_client, own_case, version, "Caseworker's note")
+    response = caseworker_client.post(url, {**mine, "summary": "Caseworker's note"})
     assert response.status_code == 200
     body = response.content.decode()
     assert "Someone else saved this record" in body
@@ -337,21 +325,21 @@ def test_second_save_of_the_same_case_is_refused_and_keeps_input(
     assert "Coordinator" in body  # what the other person saved is shown
     own_case.refresh_from_db()
     assert own_case.summary == "Coordinator's note"
-    # Retrying from the re-rendered form goes through.
-    retry = edit_case_post(
-        caseworker_client, own_case, response.context["form"].data["version"], "Caseworker's note"
-    )
-    assert retry.status_code == 302
+    # Retrying from the re-rendered form, keeping one's own text, goes through.
+    retry = {**f.form_data(response), "conflict": "summary", "keep-summary": "mine"}
+    assert caseworker_client.post(url, retry).status_code == 302
     own_case.refresh_from_db()
     assert own_case.summary == "Caseworker's note"
 
 
 def test_second_bail_decision_is_refused(caseworker_client, coordinator_client, own_case):
     bail = f.make_bail(own_case.accused.first(), filed_on=past(5))
-    data = {"decision": "denied", "decided_on": past(1), "version": bail.version}
-    assert coordinator_client.post(f"/bail-requests/{bail.pk}/decide/", data).status_code == 302
-    data["decision"] = "granted"
-    response = caseworker_client.post(f"/bail-requests/{bail.pk}/decide/", data)
+    url = f"/bail-requests/{bail.pk}/decide/"
+    theirs = f.opened_form(coordinator_client, url)
+    mine = f.opened_form(caseworker_client, url)
+    data = {"decision": "denied", "decided_on": past(1)}
+    assert coordinator_client.post(url, {**theirs, **data}).status_code == 302
+    response = caseworker_client.post(url, {**mine, **data, "decision": "granted"})
     assert response.status_code == 200
     bail.refresh_from_db()
     assert bail.decision == "denied"
@@ -637,9 +625,7 @@ def test_near_limit_lists_only_open_clocks_in_scope_soonest_first(
     assert set(shown) == {"SOONER-1", world["near"].reference, world["closed"].reference}
 
 
-def test_caseworker_dashboard_shows_their_own_work_only(
-    caseworker_client, caseworker, caseworker2
-):
+def test_caseworker_dashboard_shows_their_own_work_only(caseworker_client, caseworker, caseworker2):
     world = _dashboard_world(caseworker, caseworker2)
     other = Case.objects.get(reference="OTHER-1")
     mine_accused = world["near"].accused.first()

@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from audit.context import acting_as
 from casework import services
-from casework.models import Accused, Case, Detainee
+from casework.models import Case, Detainee
 
 from .planning import ImportPlan, plan_import
 
@@ -34,18 +34,24 @@ def apply_plan(rows: list[dict], user, *, expected_digest: str, on_commit=None) 
 
 
 def _write(plan: ImportPlan, user):
+    """Every row through the services the pages use: the same rules, effects and entries."""
     today = timezone.localdate()
     for case_plan in plan.cases.values():
         values = {key: value for key, (value, _shown, _row) in case_plan.values.items()}
         if case_plan.instance is None:
-            case = Case(reference=case_plan.reference, opened_by=user, **values)
-            case.save()
-            case_plan.instance = case
-        elif case_plan.changes:
-            case = case_plan.instance
+            case_plan.instance = services.case_create(
+                actor=user,
+                case=Case(reference=case_plan.reference, **values),
+                charges=case_plan.new_charges,
+            )
+            continue
+        case = case_plan.instance
+        if case_plan.changes:
             status = values.pop("status", case.status)
-            for key, value in values.items():
-                setattr(case, key, value)
+            if values:
+                for key, value in values.items():
+                    setattr(case, key, value)
+                services.case_update(actor=user, case=case)
             if status != case.status:
                 # The same door as the status form: a dated event says what changed.
                 services.case_change_status(
@@ -55,32 +61,31 @@ def _write(plan: ImportPlan, user):
                     occurred_on=today,
                     note=_("Changed by a spreadsheet import."),
                 )
-            else:
-                case.version += 1
-                case.save()
         if case_plan.new_charges:
-            case_plan.instance.charges.add(*case_plan.new_charges)
+            charges = [*case.charges.all(), *case_plan.new_charges]
+            services.case_update(actor=user, case=case, charges=charges)
     for person_plan in plan.people.values():
         values = {key: value for key, (value, _shown, _row) in person_plan.values.items()}
         person = person_plan.instance
         if person is None:
-            person = Detainee(
-                name_latin=person_plan.name_latin,
-                aliases="\n".join(person_plan.new_aliases),
-                **values,
+            person_plan.instance = services.detainee_create(
+                actor=user,
+                detainee=Detainee(
+                    name_latin=person_plan.name_latin,
+                    aliases="\n".join(person_plan.new_aliases),
+                    **values,
+                ),
             )
-            person.save()
-            person_plan.instance = person
         elif person_plan.changes or person_plan.new_aliases:
             for key, value in values.items():
                 setattr(person, key, value)
             if person_plan.new_aliases:
                 person.aliases = "\n".join([*person.alias_list, *person_plan.new_aliases])
-            person.version += 1
-            person.save()
+            services.detainee_update(actor=user, detainee=person)
     for accused in plan.accused:
         if accused.existing is None:
-            Accused.objects.create(
+            services.accused_add(
+                actor=user,
                 case=accused.case.instance,
                 detainee=accused.person.instance,
                 custody_status=accused.custody_status,
