@@ -291,9 +291,11 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 # --- Headers and cookies ---------------------------------------------------
 # Behind the TLS proxy of docs/deploy.md, which sets X-Forwarded-Proto itself.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = PRODUCTION and env_bool("SECURE_SSL_REDIRECT", True)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True) and PRODUCTION
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer asks over plain HTTP
+# Read (and checked) whatever the mode, so a typo stops a local run too.
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000) if PRODUCTION else 0
+env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -305,7 +307,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = PRODUCTION and env_bool("SECURE_COOKIES", True)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", True) and PRODUCTION
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 if SESSION_COOKIE_SECURE:
     # __Host-: the browser sends it only over HTTPS, to this host, for every path.

@@ -95,12 +95,13 @@ def make_event(case: Case, kind: str = Event.Kind.ARRESTED, **fields) -> Event:
     return Event.objects.create(case=case, kind=kind, **fields)
 
 
-def form_data(response, prefix_form: str = "form") -> dict:
+def form_data(response, key: str = "form") -> dict:
     """What a browser posts back from the form on ``response``, untouched: every field
     as rendered, the hidden version and the base the form was opened with included."""
     from django import forms
 
-    form = response.context[prefix_form]
+    form = response.context[key]
+    form = getattr(form, "form", form)  # the admin's AdminForm wraps its form
     data = {}
     for bound in form:
         widget, value = bound.field.widget, bound.value()
@@ -118,8 +119,8 @@ def form_data(response, prefix_form: str = "form") -> dict:
     return data
 
 
-def opened_form(client, url: str) -> dict:
+def opened_form(client, url: str, key: str = "form") -> dict:
     """Open an edit page as its user would, and return what its form would post."""
     response = client.get(url)
     assert response.status_code == 200, response.status_code
-    return form_data(response)
+    return form_data(response, key)
