@@ -9,7 +9,7 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from .models import BailRequest, Case, Detainee, Hearing, Lawyer
+from .models import Accused, BailRequest, Case, Detainee, Hearing, Lawyer
 
 
 def is_admin(user) -> bool:
@@ -66,6 +66,16 @@ def get_hearing_for(user, pk) -> Hearing:
 def get_bail_request_for(user, pk) -> BailRequest:
     return get_object_or_404(
         BailRequest.objects.visible_to(user).select_related("case", "accused__detainee"), pk=pk
+    )
+
+
+def get_accused_for(user, pk) -> Accused:
+    """One person accused in a case, when the case is in the user's scope."""
+    return get_object_or_404(
+        Accused.objects.filter(case__in=Case.objects.visible_to(user).values("pk")).select_related(
+            "case", "detainee"
+        ),
+        pk=pk,
     )
 
 

@@ -1,5 +1,7 @@
 """Forms validate; services write. Every choice list is scoped to the user."""
 
+import json
+
 from django import forms
 from django.db import connection, models
 from django.db.models import Q
@@ -9,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from . import editing
 from .filters import caseworkers_visible_to
 from .models import (
+    AccusedCharge,
     BailRequest,
     Case,
     CaseStatus,
@@ -26,6 +29,7 @@ from .models import (
     fold,
 )
 from .names import name_key
+from .services import STATUS_SUGGESTED_BY_EVENT, STATUS_SUGGESTED_BY_HEARING
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -190,16 +194,26 @@ class CaseForm(VersionedForm):
             "title",
             "province",
             "court",
+            "status",
             "charges",
             "opened_on",
             "summary",
             "sources",
         ]
         widgets = {"opened_on": DATE, "charges": forms.CheckboxSelectMultiple}
+        labels = {"charges": _("Charges (everyone in the case)")}
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
+        if self.instance.pk:
+            # A case's status changes with a dated entry on its timeline (the status form).
+            del self.fields["status"]
+        else:
+            self.fields["status"].required = False
+            self.fields["charges"].help_text = _(
+                "Everyone accused in the case is charged with these."
+            )
         provinces = Province.objects.all()
         if not user.is_admin:
             provinces = provinces.filter(pk__in=user.provinces.values("pk"))
@@ -209,6 +223,9 @@ class CaseForm(VersionedForm):
         self.fields["court"].queryset = Court.objects.select_related("province")
         self.fields["charges"].queryset = Charge.objects.all()
         self.fields["charges"].required = False
+
+    def clean_status(self):
+        return self.cleaned_data.get("status") or CaseStatus.SUMMONED
 
 
 class NewPersonForm(forms.ModelForm):
@@ -329,6 +346,28 @@ class DetaineeForm(VersionedForm):
                 del self.fields[name]
 
 
+def case_status_field(case: Case, suggestions: dict) -> forms.ChoiceField:
+    """"What is the case's status now?", offered with an entry: the status the entry's kind
+    suggests is pre-selected (static/js/status-suggest.js); keeping it is one choice."""
+    keep = _("Keep: %(status)s") % {"status": case.get_status_display()}
+    field = forms.ChoiceField(
+        choices=[("", keep), *CaseStatus.choices],
+        required=False,
+        label=_("Case status now"),
+        help_text=_("Suggested from what you record; choose “Keep” to leave it as it is."),
+    )
+    field.widget.attrs["data-status-suggestions"] = json.dumps(
+        {str(kind): str(status) for kind, status in suggestions.items()}
+    )
+    field.widget.attrs["data-current-status"] = case.status
+    return field
+
+
+def suggested_status(case: Case, kind, suggestions: dict) -> str:
+    status = suggestions.get(kind)
+    return "" if status is None or status == case.status else str(status)
+
+
 class HearingForm(VersionedForm):
     class Meta:
         model = Hearing
@@ -336,6 +375,7 @@ class HearingForm(VersionedForm):
             "kind",
             "scheduled_at",
             "court",
+            "accused",
             "status",
             "lawyer",
             "monitor",
@@ -343,6 +383,7 @@ class HearingForm(VersionedForm):
             "notes",
         ]
         widgets = {
+            "accused": forms.CheckboxSelectMultiple,
             "scheduled_at": DATETIME,
             "outcome": forms.Textarea(attrs={"rows": 3}),
             "notes": forms.Textarea(attrs={"rows": 2}),
@@ -359,6 +400,9 @@ class HearingForm(VersionedForm):
             pk__in=caseworkers_visible_to(user).values("pk")
         ) | User.objects.filter(pk=user.pk)
         self.fields["scheduled_at"].input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        self.fields["accused"].queryset = case.accused.select_related("detainee")
+        self.fields["accused"].label_from_instance = lambda a: str(a.detainee)
+        self.fields["case_status"] = case_status_field(case, STATUS_SUGGESTED_BY_HEARING)
         if not self.instance.pk:
             self.initial.setdefault("court", case.court_id)
             self.initial.setdefault("monitor", user.pk)
@@ -443,7 +487,13 @@ class EventForm(forms.ModelForm):
         ]
         self.fields["accused"].queryset = case.accused.select_related("detainee")
         self.fields["accused"].label_from_instance = lambda a: str(a.detainee)
+        self.fields["case_status"] = case_status_field(case, STATUS_SUGGESTED_BY_EVENT)
         self.initial.setdefault("occurred_on", timezone.localdate())
+        kind = self.initial.get("kind")
+        if kind:
+            self.initial.setdefault(
+                "case_status", suggested_status(case, kind, STATUS_SUGGESTED_BY_EVENT)
+            )
 
 
 class StatusForm(forms.Form):
@@ -538,3 +588,63 @@ class RepresentationForm(forms.ModelForm):
             bar_number=self.cleaned_data.get("new_lawyer_bar_number") or None,
             organisation=self.cleaned_data.get("new_lawyer_organisation", ""),
         )
+
+
+NewPeopleFormSet = forms.formset_factory(NewPersonForm, extra=1, max_num=30, validate_max=True)
+
+
+class AddAccusedForm(forms.Form):
+    """Add a person to an existing case: someone on file (in the user's scope) or new."""
+
+    existing = forms.ModelChoiceField(
+        queryset=Detainee.objects.none(),
+        required=False,
+        label=_("A person already on file"),
+        help_text=_("Or leave this empty and enter a new person below."),
+    )
+    custody_status = forms.ChoiceField(
+        choices=CustodyStatus.choices,
+        initial=CustodyStatus.AT_LIBERTY,
+        label=_("Custody status now"),
+    )
+    charges = forms.ModelMultipleChoiceField(
+        queryset=Charge.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Charged with"),
+    )
+    confirm_new = forms.BooleanField(
+        required=False, label=_("This is a different person: create a new record anyway")
+    )
+
+    def __init__(self, *args, user, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        in_case = case.accused.values("detainee")
+        self.fields["existing"].queryset = Detainee.objects.visible_to(user).exclude(pk__in=in_case)
+        self.initial.setdefault("charges", list(case.charges.values_list("pk", flat=True)))
+
+
+class RemoveAccusedForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why is this person removed from the case?"),
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("For example: added by mistake, case split into another case."),
+    )
+    on = forms.DateField(label=_("Since"), initial=timezone.localdate, widget=DATE)
+
+
+class ChargeStepForm(forms.ModelForm):
+    class Meta:
+        model = AccusedCharge
+        fields = ["accused", "step", "charge", "requalified_from", "on", "source"]
+        widgets = {"on": DATE}
+
+    def __init__(self, *args, case: Case, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["accused"].queryset = case.accused.select_related("detainee")
+        self.fields["accused"].label_from_instance = lambda a: str(a.detainee)
+        self.fields["charge"].queryset = Charge.objects.all()
+        self.fields["requalified_from"].queryset = Charge.objects.all()
+        self.fields["requalified_from"].help_text = _("Only for a requalification.")
+        self.initial.setdefault("on", timezone.localdate())

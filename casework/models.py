@@ -468,6 +468,14 @@ class Case(QuickChoiceDisplay, models.Model):
         raise_if(errors)
 
 
+class AccusedManager(models.Manager):
+    """The people accused in a case now: those removed from it stay on file
+    (``Accused.all_objects``) but are no longer listed, counted or offered."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(removed_on__isnull=True)
+
+
 class Accused(QuickChoiceDisplay, models.Model):
     """One person accused in one case, with their own custody status in it."""
 
@@ -485,8 +493,17 @@ class Accused(QuickChoiceDisplay, models.Model):
         db_index=True,
     )
     added_on = models.DateField(_("added on"), default=timezone.localdate)
+    # Taken off the case (added by mistake, case split): kept, with why, never deleted,
+    # since events, bail requests and custody periods hang on it (services.accused_remove).
+    removed_on = models.DateField(_("removed from the case on"), null=True, blank=True)
+    removed_reason = models.TextField(_("why removed"), blank=True)
+
+    all_objects = models.Manager()
+    objects = AccusedManager()
 
     class Meta:
+        base_manager_name = "all_objects"
+        default_manager_name = "objects"
         verbose_name = _("accused")
         verbose_name_plural = _("accused")
         ordering = ["case", "pk"]
@@ -504,6 +521,76 @@ class Accused(QuickChoiceDisplay, models.Model):
     @property
     def in_custody(self) -> bool:
         return self.custody_status in IN_CUSTODY
+
+    @property
+    def standing_charges(self) -> list:
+        """The charges standing against this person now (prefetch ``charge_steps``)."""
+        steps = list(self.charge_steps.all())
+        standing = set(standing_charge_ids(steps))
+        charges = {step.charge_id: step.charge for step in steps if step.charge_id in standing}
+        return list(charges.values())
+
+
+class AccusedCharge(QuickChoiceDisplay, models.Model):
+    """One dated step in the charges against one accused: charged, requalified to,
+    dropped, acquitted of, convicted of. The latest step per charge says where it
+    stands; the case's charges (``Case.charges``) are the union of the charges standing
+    now, kept by the services (``services.accused_charge_record``)."""
+
+    class Step(models.TextChoices):
+        CHARGED = "charged", _("Charged with")
+        REQUALIFIED = "requalified", _("Requalified to")
+        DROPPED = "dropped", _("Dropped")
+        ACQUITTED = "acquitted", _("Acquitted of")
+        CONVICTED = "convicted", _("Convicted of")
+
+    STANDING = (Step.CHARGED, Step.REQUALIFIED)
+
+    accused = models.ForeignKey(
+        Accused, verbose_name=_("accused"), on_delete=models.CASCADE, related_name="charge_steps"
+    )
+    charge = models.ForeignKey(Charge, verbose_name=_("charge"), on_delete=models.PROTECT)
+    step = models.CharField(_("what happened"), max_length=20, choices=Step.choices)
+    on = models.DateField(_("date"))
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    requalified_from = models.ForeignKey(
+        Charge,
+        verbose_name=_("requalified from"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("charge step")
+        verbose_name_plural = _("charge steps")
+        ordering = ["on", "pk"]
+        indexes = [models.Index(fields=["accused", "charge", "on"], name="charge_step_accused")]
+
+    def __str__(self):
+        return f"{self.get_step_display()} {self.charge} ({self.on})"
+
+    def clean(self):
+        errors = {}
+        not_in_future(errors, "on", self.on, _("A charge cannot be recorded for a future date."))
+        if self.step == self.Step.REQUALIFIED and not self.requalified_from_id:
+            errors["requalified_from"] = _("Say which charge it was requalified from.")
+        if self.requalified_from_id and self.requalified_from_id == self.charge_id:
+            errors["requalified_from"] = _("A charge cannot be requalified to itself.")
+        raise_if(errors)
+
+
+def standing_charge_ids(steps) -> list[int]:
+    """The charges standing now, from one accused's steps in date order: a charge stands
+    when its latest step charged or requalified to it; requalifying from it ends it."""
+    state: dict[int, bool] = {}
+    for step in sorted(steps, key=lambda s: (s.on, s.pk or 0)):
+        if step.requalified_from_id:
+            state[step.requalified_from_id] = False
+        state[step.charge_id] = step.step in AccusedCharge.STANDING
+    return [charge for charge, standing in state.items() if standing]
 
 
 class Lawyer(models.Model):
@@ -628,6 +715,14 @@ class Hearing(QuickChoiceDisplay, models.Model):
     )
     outcome = models.TextField(_("outcome"), blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # Which of the case's accused the hearing concerns; none chosen means all of them.
+    accused = models.ManyToManyField(
+        "Accused",
+        verbose_name=_("people concerned"),
+        blank=True,
+        related_name="hearings",
+        help_text=_("Leave all unticked when the hearing concerns everyone in the case."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)

@@ -4,6 +4,7 @@ All of them start from ``visible_to(user)``.
 """
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
@@ -26,6 +27,7 @@ from django.utils.formats import date_format
 
 from .models import (
     Accused,
+    AccusedCharge,
     BailRequest,
     Case,
     CustodyPeriod,
@@ -233,6 +235,16 @@ def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
         src: {obj.pk: obj for obj in rows[src].filter(pk__in=pks or [0])}
         for src, pks in wanted.items()
     }
+    # The people each hearing concerns, when not everyone: one query, asked every time.
+    people = defaultdict(list)
+    for hearing_id, name in (
+        Hearing.accused.through.objects.filter(hearing_id__in=wanted[_HEARING] or [0])
+        .order_by("accused_id")
+        .values_list("hearing_id", "accused__detainee__name_latin")
+    ):
+        people[hearing_id].append(name)
+    for hearing in found[_HEARING].values():
+        hearing.people = people.get(hearing.pk, [])
     today = timezone.localdate(now)
     items = []
     for src, pk, day, _at in keys:
@@ -307,8 +319,21 @@ def accused_with_clocks(case: Case):
         .prefetch_related(
             Prefetch("custody_periods", queryset=open_periods, to_attr="open_periods"),
             Prefetch("representations", queryset=current_reps, to_attr="current_reps"),
+            Prefetch(
+                "charge_steps",
+                queryset=AccusedCharge.objects.select_related("charge", "requalified_from"),
+            ),
         )
         .order_by("pk")
+    )
+
+
+def removed_accused(case: Case):
+    """People taken off the case, with why: kept on file, shown apart."""
+    return (
+        Accused.all_objects.filter(case=case, removed_on__isnull=False)
+        .select_related("detainee")
+        .order_by("removed_on", "pk")
     )
 
 
@@ -380,6 +405,18 @@ def caseload(user):
 def flagged_case_ids():
     """Ids of the cases where someone's custody is near or past the legal limit."""
     return CustodyPeriod.objects.near_or_past_limit().values("case_id")
+
+
+def hearings_without_outcome(user, limit: int = 50):
+    """Past hearings still "scheduled": someone must say whether they were held."""
+    hearings = (
+        Hearing.objects.visible_to(user)
+        .filter(status=Hearing.Status.SCHEDULED, scheduled_at__lt=timezone.now())
+        .select_related("case", "court")
+        .only("kind", "scheduled_at", "case__reference", "court__name_en", "court__name_km")
+        .order_by("-scheduled_at", "-pk")
+    )
+    return first_rows(hearings, limit)
 
 
 def upcoming_hearings(user, days: int, limit: int = 50):

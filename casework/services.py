@@ -8,7 +8,7 @@ second of two concurrent saves is refused instead of silently overwriting.
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,8 +20,10 @@ from .editing import ConflictError
 from .models import (
     IN_CUSTODY,
     Accused,
+    AccusedCharge,
     BailRequest,
     Case,
+    CaseStatus,
     Charge,
     Court,
     CustodyPeriod,
@@ -33,6 +35,7 @@ from .models import (
     Lawyer,
     Province,
     Representation,
+    standing_charge_ids,
 )
 
 
@@ -109,25 +112,88 @@ def case_open(
     charges=(),
     detainees=(),
     new_detainee: Detainee | None = None,
+    new_detainees=(),
     custody_status: str = CustodyStatus.AT_LIBERTY,
 ) -> Case:
-    """Open a case with its accused: existing people, a new person, or both."""
+    """Open a case with its accused: people on file, new people, or both."""
     case_create(actor=actor, case=case, charges=charges)
     people = list(detainees)
-    if new_detainee is not None:
-        people.append(detainee_create(actor=actor, detainee=new_detainee))
+    new_people = [*([new_detainee] if new_detainee is not None else []), *new_detainees]
+    for person in new_people:
+        people.append(detainee_create(actor=actor, detainee=person))
     for person in people:
-        accused_add(actor=actor, case=case, detainee=person, custody_status=custody_status)
+        accused_add(
+            actor=actor,
+            case=case,
+            detainee=person,
+            custody_status=custody_status,
+            on=case.opened_on,
+        )
     return case
 
 
 @transaction.atomic
 def case_update(*, actor, case: Case, base: dict | None = None, charges=None) -> Case:
-    """Edit a case's details (and charges, when given) without losing anyone else's edit."""
+    """Edit a case's details without losing anyone else's edit. ``charges`` (the case
+    form's "charges of everyone in the case") applies what changed to every accused:
+    a charge added charges each of them, one taken off drops it for each."""
     with acting_as(actor):
+        before = set(case.charges.values_list("pk", flat=True)) if case.pk else set()
         m2m = {"charges": list(charges)} if charges is not None else None
-        _merge_save(case, base=base, fields=CASE_FIELDS, m2m=m2m)
+        if m2m and base is not None and "charges" in base:
+            # Merge the charges three ways like any field; then apply the difference.
+            _merge_save(case, base=base, fields=CASE_FIELDS, m2m=m2m)
+        else:
+            _merge_save(case, base=base, fields=CASE_FIELDS)
+            if m2m:
+                case.charges.set(m2m["charges"])
+        if charges is not None:
+            after = set(case.charges.values_list("pk", flat=True))
+            _charge_everyone(actor, case, added=after - before, dropped=before - after)
     return case
+
+
+def _charge_everyone(actor, case: Case, *, added, dropped, on=None):
+    people = list(case.accused.prefetch_related("charge_steps"))
+    if not people:
+        return  # nobody to charge yet: the case's charges are kept as given
+    on = on or timezone.localdate()
+    source = _("The case's charges, changed for everyone in the case.")
+    for accused in people:
+        standing = set(standing_charge_ids(accused.charge_steps.all()))
+        for charge_id in sorted(set(added) - standing):
+            AccusedCharge.objects.create(
+                accused=accused, charge_id=charge_id, step="charged", on=on, source=source
+            )
+        for charge_id in sorted(set(dropped) & standing):
+            AccusedCharge.objects.create(
+                accused=accused, charge_id=charge_id, step="dropped", on=on, source=source
+            )
+    _sync_case_charges(case)
+
+
+def _sync_case_charges(case: Case):
+    """The case's charges are the union of those standing against its accused now."""
+    people = list(case.accused.prefetch_related("charge_steps"))
+    if not people:
+        return
+    union = set()
+    for accused in people:
+        union.update(standing_charge_ids(accused.charge_steps.all()))
+    if union != set(case.charges.values_list("pk", flat=True)):
+        case.charges.set(sorted(union))
+
+
+@transaction.atomic
+def accused_charge_record(*, actor, step: AccusedCharge) -> AccusedCharge:
+    """One step in the charges against one accused (charged, requalified, dropped,
+    acquitted, convicted), with its date and source; the case's charges follow."""
+    with acting_as(actor):
+        step.full_clean()
+        step.save()
+        _sync_case_charges(step.accused.case)
+        _touch(step.accused.case)
+    return step
 
 
 @transaction.atomic
@@ -202,12 +268,75 @@ def detainee_update(*, actor, detainee: Detainee, base: dict | None = None) -> D
 
 @transaction.atomic
 def accused_add(
-    *, actor, case: Case, detainee: Detainee, custody_status: str = CustodyStatus.AT_LIBERTY
+    *,
+    actor,
+    case: Case,
+    detainee: Detainee,
+    custody_status: str = CustodyStatus.AT_LIBERTY,
+    charges=None,
+    on: dt.date | None = None,
 ) -> Accused:
+    """Add a person to a case: opening it, later (co-accused arrested over weeks), or by
+    an import. They are charged with ``charges``, by default the case's charges now.
+    Someone removed from the case before is put back, with their history."""
     with acting_as(actor):
-        accused = Accused(case=case, detainee=detainee, custody_status=custody_status)
-        accused.full_clean()
+        accused = Accused.all_objects.filter(case=case, detainee=detainee).first()
+        if accused is not None and accused.removed_on is None:
+            raise ValidationError(_("This person is already accused in this case."))
+        if accused is None:
+            accused = Accused(case=case, detainee=detainee, custody_status=custody_status)
+        accused.removed_on, accused.removed_reason = None, ""
+        accused.custody_status = custody_status
+        accused.full_clean(validate_unique=accused.pk is None)
         accused.save()
+        charges = list(case.charges.all()) if charges is None else list(charges)
+        for charge in charges:
+            AccusedCharge.objects.create(
+                accused=accused,
+                charge=charge,
+                step="charged",
+                on=on or timezone.localdate(),
+                source=_("Charged with the case's charges when added to it."),
+            )
+        _sync_case_charges(case)
+        _touch(case)
+    return accused
+
+
+@transaction.atomic
+def accused_remove(*, actor, accused: Accused, reason: str, on: dt.date | None = None):
+    """Take a person off a case (added by mistake, case split), with the reason. Their
+    events, hearings, bail requests and charges stay on file; their clock under this
+    case stops; the case keeps at least one accused."""
+    with acting_as(actor):
+        case = accused.case
+        if not reason.strip():
+            raise ValidationError({"reason": _("Say why this person is removed from the case.")})
+        if case.accused.exclude(pk=accused.pk).count() == 0:
+            raise ValidationError(
+                _(
+                    "This is the only person accused in this case: add the right person "
+                    "before removing this one, or close the case."
+                )
+            )
+        on = on or timezone.localdate()
+        _locked(accused)
+        accused.removed_on, accused.removed_reason = on, reason.strip()
+        accused.save(update_fields=["removed_on", "removed_reason"])
+        for period in accused.custody_periods.filter(ended_at__isnull=True):
+            period.ended_at = max(timezone.now(), period.started_at)
+            period.save()
+        Event.objects.create(
+            case=case,
+            accused=accused,
+            kind=Event.Kind.OTHER,
+            occurred_on=on,
+            description=_("Removed from this case: %(reason)s") % {"reason": reason.strip()},
+            source=Event.Source.MONITOR,
+            verified=True,
+            recorded_by=actor,
+        )
+        _sync_case_charges(case)
         _touch(case)
     return accused
 
@@ -250,18 +379,35 @@ HEARING_FIELDS = [
 
 
 @transaction.atomic
-def hearing_record(*, actor, hearing: Hearing) -> Hearing:
+def hearing_record(
+    *, actor, hearing: Hearing, accused=None, case_status: str | None = None
+) -> Hearing:
+    """Log a hearing, about some of the case's accused (``accused``) or all of them."""
     with acting_as(actor):
         hearing.full_clean()
         hearing.save()
+        if accused:
+            hearing.accused.set(accused)
+        day = timezone.localdate(hearing.scheduled_at)
+        _follow_status(actor, hearing.case, case_status, min(day, timezone.localdate()), "")
         _touch(hearing.case)
     return hearing
 
 
 @transaction.atomic
-def hearing_update(*, actor, hearing: Hearing, base: dict | None = None) -> Hearing:
+def hearing_update(
+    *,
+    actor,
+    hearing: Hearing,
+    base: dict | None = None,
+    accused=None,
+    case_status: str | None = None,
+) -> Hearing:
     with acting_as(actor):
-        _merge_save(hearing, base=base, fields=HEARING_FIELDS)
+        m2m = {"accused": list(accused)} if accused is not None else None
+        _merge_save(hearing, base=base, fields=HEARING_FIELDS, m2m=m2m)
+        day = timezone.localdate(hearing.scheduled_at)
+        _follow_status(actor, hearing.case, case_status, min(day, timezone.localdate()), "")
         _touch(hearing.case)
     return hearing
 
@@ -334,6 +480,31 @@ EVENT_FOR_STATUS = {
     CustodyStatus.DECEASED: Event.Kind.DIED_IN_CUSTODY,
 }
 
+# The case status each kind of entry suggests (offered pre-selected; the user may keep
+# the case's status). tests/test_case_changes.py pins it.
+STATUS_SUGGESTED_BY_EVENT = {
+    Event.Kind.SUMMONED: CaseStatus.SUMMONED,
+    Event.Kind.QUESTIONED: CaseStatus.UNDER_INVESTIGATION,
+    Event.Kind.ARRESTED: CaseStatus.UNDER_INVESTIGATION,
+    Event.Kind.CHARGED: CaseStatus.CHARGED,
+    Event.Kind.PRETRIAL_DETENTION: CaseStatus.CHARGED,
+    Event.Kind.CONVICTED: CaseStatus.CONVICTED,
+    Event.Kind.ACQUITTED: CaseStatus.ACQUITTED,
+}
+STATUS_SUGGESTED_BY_HEARING = {
+    Hearing.Kind.QUESTIONING: CaseStatus.UNDER_INVESTIGATION,
+    Hearing.Kind.TRIAL: CaseStatus.ON_TRIAL,
+    Hearing.Kind.APPEAL: CaseStatus.ON_APPEAL,
+}
+
+
+def _follow_status(actor, case: Case, status: str | None, day: dt.date, note: str):
+    """The case status the user chose with an entry (pre-selected from the tables above)."""
+    if status and status != Case.objects.values_list("status", flat=True).get(pk=case.pk):
+        case.refresh_from_db(fields=["status", "version"])
+        case_change_status(actor=actor, case=case, status=status, occurred_on=day, note=note)
+
+
 # The clock each event starts (Code of Criminal Procedure, 2007).
 CLOCK_STARTED_BY = {
     Event.Kind.ARRESTED: "police-custody",  # Art. 96
@@ -342,10 +513,19 @@ CLOCK_STARTED_BY = {
 
 @transaction.atomic
 def event_record(
-    *, actor, event: Event, limit: DetentionLimit | None = None, place_held: str = ""
+    *,
+    actor,
+    event: Event,
+    limit: DetentionLimit | None = None,
+    place_held: str = "",
+    case_status: str | None = None,
 ) -> Event:
-    """Record a dated fact; custody events also move the person's status and clock."""
+    """Record a dated fact; custody events also move the person's status and clock, and
+    the case status moves when the user chose a new one with it."""
     with acting_as(actor):
+        _follow_status(
+            actor, event.case, case_status, event.occurred_on, event.get_kind_display()
+        )
         event.recorded_by = actor
         event.full_clean()
         event.save()
@@ -534,9 +714,10 @@ def record_save(*, actor, instance, base: dict | None = None, m2m: dict | None =
             )
         return accused_update(actor=actor, accused=instance)
     if isinstance(instance, Hearing):
+        people = (m2m or {}).get("accused")
         if creating:
-            return hearing_record(actor=actor, hearing=instance)
-        return hearing_update(actor=actor, hearing=instance, base=base)
+            return hearing_record(actor=actor, hearing=instance, accused=people)
+        return hearing_update(actor=actor, hearing=instance, base=base, accused=people)
     if isinstance(instance, BailRequest):
         if creating:
             return bail_file(actor=actor, bail=instance)

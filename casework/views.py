@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
@@ -19,20 +19,24 @@ from . import access, selectors, services
 from .filters import CaseFilter, DetaineeFilter, HearingFilter
 from .forms import (
     CONFLICT_MESSAGE,
+    AddAccusedForm,
     AssignForm,
     BailDecisionForm,
     BailRequestForm,
     CaseForm,
+    ChargeStepForm,
     DetaineeForm,
     EventForm,
     HearingForm,
+    NewPeopleFormSet,
     NewPersonForm,
     OpenCaseExtrasForm,
+    RemoveAccusedForm,
     RepresentationForm,
     StatusForm,
     likely_duplicates,
 )
-from .models import BailRequest, Case, Detainee, Hearing, Lawyer, Representation
+from .models import BailRequest, Case, Detainee, Event, Hearing, Lawyer, Representation
 from .paging import ListPaginator, count_up_to
 
 PAGE_SIZE = 50
@@ -130,6 +134,7 @@ def _caseworker_dashboard(request):
         "hearings": selectors.upcoming_hearings(user, 14, limit=50),
         "near_limit": selectors.near_limit_periods(user, limit=50),
         "pending_bail": selectors.first_rows(pending_bail, 50),
+        "no_outcome": selectors.hearings_without_outcome(user, 50),
         "stale_cases": stale.order_by("updated_at")[:20],
     }
     return render(request, "casework/dashboard_caseworker.html", context)
@@ -190,33 +195,40 @@ def case_list(request):
 
 @require_http_methods(["GET", "POST"])
 def case_new(request):
+    """Open a case: its details and status, people on file, and any number of new people
+    ("Add another person" shows one more row and keeps what was typed)."""
     user = request.user
-    form = CaseForm(request.POST or None, user=user, prefix="case")
-    person_form = NewPersonForm(request.POST or None)
-    extras = OpenCaseExtrasForm(request.POST or None, user=user, prefix="extra")
+    data = request.POST or None
+    adding_row = bool(data and "add_person" in data)
+    if adding_row:
+        data = data.copy()
+        total = int(data.get("person-TOTAL_FORMS", "1") or 1)
+        data["person-TOTAL_FORMS"] = str(min(total + 1, NewPeopleFormSet.max_num))
+    form = CaseForm(data, user=user, prefix="case")
+    people = NewPeopleFormSet(data, prefix="person")
+    extras = OpenCaseExtrasForm(data, user=user, prefix="extra")
     duplicates = []
-    if (
-        request.method == "POST"
-        and form.is_valid()
-        and person_form.is_valid()
-        and extras.is_valid()
-    ):
+    valid = data is not None and not adding_row
+    if valid and form.is_valid() & people.is_valid() & extras.is_valid():
         existing = list(extras.cleaned_data["existing"])
-        new_person = person_form.instance if person_form.has_person() else None
-        if new_person is not None and not new_person.name_latin:
+        new_people = [p.instance for p in people if p.cleaned_data and p.has_person()]
+        unnamed = [
+            p for p in people if p.cleaned_data and p.has_person() and not p.instance.name_latin
+        ]
+        for person_form in unnamed:
             person_form.add_error("name_latin", _("Give the name in Latin script as well."))
-        elif not existing and new_person is None:
+        if not unnamed and not existing and not new_people:
             extras.add_error("existing", _("Choose a person on file or enter a new person."))
-        else:
-            if new_person is not None and not extras.cleaned_data["confirm_new"]:
-                duplicates = list(likely_duplicates(user, new_person))
+        elif not unnamed:
+            if new_people and not extras.cleaned_data["confirm_new"]:
+                duplicates = [d for p in new_people for d in likely_duplicates(user, p)]
             if not duplicates:
                 case = services.case_open(
                     actor=user,
                     case=form.instance,
                     charges=form.cleaned_data["charges"],
                     detainees=existing,
-                    new_detainee=new_person,
+                    new_detainees=new_people,
                     custody_status=extras.cleaned_data["custody_status"],
                 )
                 messages.success(request, _("Case %(ref)s opened.") % {"ref": case.reference})
@@ -224,12 +236,7 @@ def case_new(request):
     return render(
         request,
         "casework/case_new.html",
-        {
-            "form": form,
-            "person_form": person_form,
-            "extras": extras,
-            "duplicates": duplicates,
-        },
+        {"form": form, "people": people, "extras": extras, "duplicates": duplicates},
     )
 
 
@@ -253,6 +260,7 @@ def case_detail(request, pk):
         {
             "case": case,
             "accused": accused,
+            "removed": list(selectors.removed_accused(case)),
             "charges": list(case.charges.all()),
             "next_hearing": next_hearing,
             "timeline": selectors.case_timeline(case),
@@ -359,7 +367,12 @@ def hearing_new(request, pk):
     form.instance.case = case
 
     def save():
-        services.hearing_record(actor=user, hearing=form.instance)
+        services.hearing_record(
+            actor=user,
+            hearing=form.instance,
+            accused=form.cleaned_data["accused"],
+            case_status=form.cleaned_data.get("case_status"),
+        )
 
     return _form_page(
         request,
@@ -380,7 +393,13 @@ def hearing_edit(request, pk):
     form = HearingForm(request.POST or None, instance=hearing, user=user, case=case)
 
     def save():
-        services.hearing_update(actor=user, hearing=form.instance, base=form.base)
+        services.hearing_update(
+            actor=user,
+            hearing=form.instance,
+            base=form.base,
+            accused=form.cleaned_data["accused"],
+            case_status=form.cleaned_data.get("case_status"),
+        )
 
     return _form_page(
         request, form, save, title=_("Hearing"), success=_("Hearing saved."), then=case, case=case
@@ -432,7 +451,9 @@ def bail_decide(request, pk):
 def event_new(request, pk):
     user = request.user
     case = access.get_case_for(user, pk)
-    form = EventForm(request.POST or None, case=case)
+    kind = request.GET.get("kind", "")
+    initial = {"kind": kind} if kind in Event.Kind.values else {}
+    form = EventForm(request.POST or None, case=case, initial=initial)
 
     def save():
         services.event_record(
@@ -440,6 +461,7 @@ def event_new(request, pk):
             event=form.instance,
             limit=form.cleaned_data.get("limit"),
             place_held=form.cleaned_data.get("place_held", ""),
+            case_status=form.cleaned_data.get("case_status"),
         )
 
     return _form_page(
@@ -473,6 +495,105 @@ def lawyer_assign(request, pk):
         save,
         title=_("Assign a lawyer"),
         success=_("Lawyer assigned."),
+        then=case,
+        case=case,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def accused_add(request, pk):
+    """Add a person to a case already open: someone on file, or a new person."""
+    user = request.user
+    case = access.get_case_for(user, pk)
+    form = AddAccusedForm(request.POST or None, user=user, case=case)
+    person_form = NewPersonForm(request.POST or None)
+    duplicates = []
+    if request.method == "POST" and form.is_valid() & person_form.is_valid():
+        person = form.cleaned_data["existing"]
+        new_person = person_form.instance if person_form.has_person() else None
+        if person is None and new_person is None:
+            form.add_error("existing", _("Choose a person on file or enter a new person."))
+        elif person is not None and new_person is not None:
+            form.add_error(
+                "existing", _("Choose a person on file or enter a new person, not both.")
+            )
+        elif new_person is not None and not new_person.name_latin:
+            person_form.add_error("name_latin", _("Give the name in Latin script as well."))
+        else:
+            if new_person is not None and not form.cleaned_data["confirm_new"]:
+                duplicates = list(likely_duplicates(user, new_person))
+            if not duplicates:
+                try:
+                    with transaction.atomic():
+                        if new_person is not None:
+                            person = services.detainee_create(actor=user, detainee=new_person)
+                        services.accused_add(
+                            actor=user,
+                            case=case,
+                            detainee=person,
+                            custody_status=form.cleaned_data["custody_status"],
+                            charges=form.cleaned_data["charges"],
+                        )
+                except ValidationError as exc:
+                    form.add_error(None, exc)
+                else:
+                    messages.success(
+                        request,
+                        _("%(name)s added to the case.") % {"name": person.name_latin},
+                    )
+                    return redirect(case)
+    return render(
+        request,
+        "casework/accused_add.html",
+        {"case": case, "form": form, "person_form": person_form, "duplicates": duplicates},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def accused_remove(request, pk):
+    user = request.user
+    accused = access.get_accused_for(user, pk)
+    case = accused.case
+    form = RemoveAccusedForm(request.POST or None)
+
+    def save():
+        services.accused_remove(
+            actor=user,
+            accused=accused,
+            reason=form.cleaned_data["reason"],
+            on=form.cleaned_data["on"],
+        )
+
+    title = _("Remove %(name)s from case %(ref)s") % {
+        "name": accused.detainee.name_latin,
+        "ref": case.reference,
+    }
+    return _form_page(
+        request,
+        form,
+        save,
+        title=title,
+        success=_("Removed from the case; their history stays on file."),
+        then=case,
+        case=case,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def charge_step_new(request, pk):
+    user = request.user
+    case = access.get_case_for(user, pk)
+    form = ChargeStepForm(request.POST or None, case=case)
+
+    def save():
+        services.accused_charge_record(actor=user, step=form.instance)
+
+    return _form_page(
+        request,
+        form,
+        save,
+        title=_("Record a change in the charges"),
+        success=_("Charges updated."),
         then=case,
         case=case,
     )

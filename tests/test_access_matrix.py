@@ -29,6 +29,9 @@ MATRIX = {
     "bail_new": ("case", ALL, 200),
     "event_new": ("case", ALL, 200),
     "lawyer_assign": ("case", ALL, 200),
+    "accused_add": ("case", ALL, 200),
+    "charge_step_new": ("case", ALL, 200),
+    "accused_remove": ("accused", ALL, 200),
     "hearing_agenda": (None, ALL, 200),
     "hearing_edit": ("hearing", ALL, 200),
     "bail_decide": ("bail", ALL, 200),
@@ -113,6 +116,8 @@ def target(kind, case: Case):
         return BailRequest.objects.filter(case=case).first().pk
     if kind == "detainee":
         return case.accused.first().detainee_id
+    if kind == "accused":
+        return case.accused.first().pk
     raise AssertionError(kind)
 
 

@@ -63,7 +63,9 @@ def open_case_post(reference):
         "case-reference": reference,
         "case-province": f.province("KH-2").pk,
         "case-opened_on": "2026-01-05",
-        "person-name_latin": "Fictional Person Kosal",
+        "person-0-name_latin": "Fictional Person Kosal",
+        "person-TOTAL_FORMS": "1",
+        "person-INITIAL_FORMS": "0",
         "extra-custody_status": "at_liberty",
         "extra-confirm_new": "on",
     }

@@ -195,7 +195,8 @@ def open_case_post(client, **person):
         "case-opened_on": past(0),
         "extra-custody_status": "at_liberty",
     }
-    data.update({f"person-{k}": v for k, v in person.items()})
+    data.update({f"person-0-{k}": v for k, v in person.items()})
+    data.update({"person-TOTAL_FORMS": "1", "person-INITIAL_FORMS": "0"})
     return client.post("/cases/new/", data)
 
 
@@ -221,7 +222,8 @@ def test_open_case_warns_about_likely_duplicate(caseworker_client, own_case, typ
     assert "may already be on file" in response.content.decode()
     assert not Case.objects.filter(reference="NEW-0001").exists()
     # Confirming it is a different person goes through.
-    data = {f"person-{k}": v for k, v in typed.items()}
+    data = {f"person-0-{k}": v for k, v in typed.items()}
+    data.update({"person-TOTAL_FORMS": "1", "person-INITIAL_FORMS": "0"})
     response = caseworker_client.post(
         "/cases/new/",
         {
@@ -247,6 +249,8 @@ def test_open_case_for_existing_person(caseworker_client, own_case):
             "case-opened_on": past(0),
             "extra-custody_status": "pretrial_detention",
             "extra-existing": [person.pk],
+            "person-TOTAL_FORMS": "1",
+            "person-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302
