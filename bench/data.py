@@ -521,6 +521,21 @@ def _charges(conn) -> None:
             """,
             {"charges": charges},
         )
+    # Charges are each accused's (AccusedCharge); the case's are their union.
+    with BulkLoad(conn, "casework_accusedcharge"):
+        _step(
+            conn,
+            "accused charges",
+            """
+            INSERT INTO casework_accusedcharge (accused_id, charge_id, step, "on", source,
+                                                created_at)
+            SELECT a.id, cc.charge_id, 'charged', c.opened_on, '', now()
+            FROM casework_accused a
+            JOIN casework_case c ON c.id = a.case_id
+            JOIN casework_case_charges cc ON cc.case_id = a.case_id
+            """,
+            {},
+        )
 
 
 def _hearing_counts(conn, total: int, cases: int, long_cases: int) -> None:

@@ -496,7 +496,7 @@ class Accused(QuickChoiceDisplay, models.Model):
     # Taken off the case (added by mistake, case split): kept, with why, never deleted,
     # since events, bail requests and custody periods hang on it (services.accused_remove).
     removed_on = models.DateField(_("removed from the case on"), null=True, blank=True)
-    removed_reason = models.TextField(_("why removed"), blank=True)
+    removed_reason = models.TextField(_("why removed"), blank=True, db_default="")
 
     all_objects = models.Manager()
     objects = AccusedManager()
@@ -801,10 +801,13 @@ class BailRequest(QuickChoiceDisplay, models.Model):
     )
     decided_on = models.DateField(_("decision date"), null=True, blank=True)
     # Two texts, kept apart so deciding never changes what was filed (migration 0009).
-    grounds = models.TextField(_("grounds given at filing"), blank=True)
+    grounds = models.TextField(_("grounds given at filing"), blank=True, db_default="")
     reasons = models.TextField(_("court's reasons"), blank=True)
     conditions = models.TextField(
-        _("conditions set"), blank=True, help_text=_("For bail granted: reporting, travel, …")
+        _("conditions set"),
+        blank=True,
+        db_default="",
+        help_text=_("For bail granted: reporting, travel, …"),
     )
     appeal_of = models.ForeignKey(
         "self",

@@ -521,7 +521,10 @@ def accused_add(request, pk):
             person_form.add_error("name_latin", _("Give the name in Latin script as well."))
         else:
             if new_person is not None and not form.cleaned_data["confirm_new"]:
-                duplicates = list(likely_duplicates(user, new_person))
+                in_case = set(case.accused.values_list("detainee", flat=True))
+                duplicates = [
+                    d for d in likely_duplicates(user, new_person) if d.pk not in in_case
+                ]
             if not duplicates:
                 try:
                     with transaction.atomic():

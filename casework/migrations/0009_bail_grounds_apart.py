@@ -35,12 +35,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='bailrequest',
             name='conditions',
-            field=models.TextField(blank=True, help_text='For bail granted: reporting, travel, …', verbose_name='conditions set'),
+            field=models.TextField(blank=True, db_default='', help_text='For bail granted: reporting, travel, …', verbose_name='conditions set'),
         ),
         migrations.AddField(
             model_name='bailrequest',
             name='grounds',
-            field=models.TextField(blank=True, verbose_name='grounds given at filing'),
+            field=models.TextField(blank=True, db_default='', verbose_name='grounds given at filing'),
         ),
         migrations.AlterField(
             model_name='bailrequest',

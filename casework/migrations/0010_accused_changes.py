@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='accused',
             name='removed_reason',
-            field=models.TextField(blank=True, verbose_name='why removed'),
+            field=models.TextField(blank=True, db_default='', verbose_name='why removed'),
         ),
         migrations.AddField(
             model_name='hearing',

@@ -68,3 +68,33 @@ def test_language_switch_to_khmer(site, page, own_case):
     with page.expect_navigation():
         page.select_option("#lang", "km")
     assert page.locator("html").get_attribute("lang") == "km"
+
+
+def test_eight_officials_charged_together_are_entered_through_the_pages(site, page, caseworker):
+    """Eight people abroad charged together: four entered when opening the case ("Add
+    another person" keeps what was typed), four added to it afterwards."""
+    names = [f"Fictional Official {chr(65 + n)}" for n in range(8)]
+    login(page, site.url, "caseworker")
+    page.goto(f"{site.url}/cases/new/")
+    page.fill("#id_case-reference", "ABR-0008")
+    page.select_option("#id_case-province", label="Battambang")
+    page.select_option("#id_case-status", "charged")
+    for n, name in enumerate(names[:4]):
+        if n:
+            page.click("button[name=add_person]")
+        page.fill(f"#id_person-{n}-name_latin", name)
+    page.select_option("#id_extra-custody_status", "in_exile")
+    page.click("text=Open the case")
+    expect(page.locator("h1")).to_contain_text("ABR-0008")
+    for name in names[4:]:
+        page.click("text=Add a person to this case")
+        page.fill("#id_person-name_latin", name)
+        page.select_option("#id_custody_status", "in_exile")
+        # Names this alike are flagged as possible duplicates: these are different people.
+        page.check("#id_confirm_new")
+        page.click("text=Add to the case")
+        expect(page.locator("h1")).to_contain_text("ABR-0008")
+    accused = page.locator("section:has(h2:text('Accused'))")
+    for name in names:
+        expect(accused).to_contain_text(name)
+    expect(page.locator(".badge").first).to_contain_text("Charged")

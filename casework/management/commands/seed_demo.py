@@ -21,6 +21,7 @@ import itertools
 import random
 import secrets
 import time
+from collections import Counter
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -35,6 +36,7 @@ from casework import demo
 from casework.models import (
     OPEN_STATUSES,
     Accused,
+    AccusedCharge,
     BailRequest,
     Case,
     CaseStatus,
@@ -350,6 +352,37 @@ class DemoBuilder:
         # A few lawyers carry most of the political cases.
         return Weighted((lw, 1 / (i + 1) ** 0.7) for i, lw in enumerate(pool))
 
+    def _charge_each_accused(self, chunk: Chunk):
+        """Charges are each accused's (AccusedCharge): everyone in a demo case is charged
+        with its charges when it opened; one in every nine co-accused has one dropped
+        later, so the case page shows a history and "charges now" differ by person."""
+        by_case = {}
+        for case, charge in chunk.case_charges:
+            by_case.setdefault(case.pk, []).append(charge)
+        people = Counter(accused.case_id for accused in chunk.accused)
+        steps = []
+        for n, accused in enumerate(chunk.accused):
+            charges = by_case.get(accused.case_id, [])
+            opened = accused.case.opened_on
+            for charge in charges:
+                steps.append(
+                    AccusedCharge(accused=accused, charge=charge, step="charged", on=opened)
+                )
+            # Only where someone else in the case still faces it: the case's charges stay
+            # the union of those standing.
+            if len(charges) > 1 and people[accused.case_id] > 1 and n % 9 == 4:
+                later = min(opened + dt.timedelta(days=60), timezone.localdate())
+                steps.append(
+                    AccusedCharge(
+                        accused=accused,
+                        charge=charges[-1],
+                        step="dropped",
+                        on=later,
+                        source="Investigating judge's order",
+                    )
+                )
+        AccusedCharge.objects.bulk_create(steps, batch_size=CHUNK)
+
     def _write(self, chunk: Chunk):
         refs = [case.reference for case in chunk.cases]
         taken = Case.objects.filter(reference__in=refs).values_list("reference", flat=True)
@@ -376,6 +409,7 @@ class DemoBuilder:
             (BailRequest, chunk.appeals),  # after the requests they appeal
         ]:
             model.objects.bulk_create(rows, batch_size=CHUNK)
+        self._charge_each_accused(chunk)
         # auto_now stamps every row "now"; a demo needs recent and stale cases alike.
         self._restamp(chunk.stamps)
         for name, rows in [
