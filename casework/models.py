@@ -45,6 +45,7 @@ def not_in_future(errors: dict, field: str, value, message) -> None:
 HELD_NEEDS_OUTCOME = _("A hearing that was held needs its outcome.")
 DECIDED_BEFORE_FILED = _("The decision cannot come before the filing.")
 DECISION_DATE = _("A decided request needs its decision date; a pending one has none.")
+OPENED_IN_FUTURE = _("A case cannot be opened in the future.")
 
 
 def raise_if(errors: dict) -> None:
@@ -462,9 +463,7 @@ class Case(QuickChoiceDisplay, models.Model):
 
     def clean(self):
         errors = {}
-        not_in_future(
-            errors, "opened_on", self.opened_on, _("A case cannot be opened in the future.")
-        )
+        not_in_future(errors, "opened_on", self.opened_on, OPENED_IN_FUTURE)
         raise_if(errors)
 
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from casework.models import (
+    OPENED_IN_FUTURE,
     Accused,
     Case,
     CaseStatus,
@@ -478,7 +479,7 @@ def _parse_case(raw, result, lookups) -> dict:
     opened = _date(raw, "opened_on", result)
     if opened:
         if opened > timezone.localdate():
-            result.errors.append(_("The case cannot be opened in the future."))
+            result.errors.append(OPENED_IN_FUTURE)  # the model's rule, in its words
         else:
             values["opened_on"] = (opened, opened.isoformat())
     username = _clean(raw, "caseworker")
