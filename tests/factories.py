@@ -10,6 +10,7 @@ from casework.models import (
     Accused,
     BailRequest,
     Case,
+    Charge,
     Court,
     CustodyPeriod,
     Detainee,
@@ -124,3 +125,9 @@ def opened_form(client, url: str, key: str = "form") -> dict:
     response = client.get(url)
     assert response.status_code == 200, response.status_code
     return form_data(response, key)
+
+
+def charge_pk(n: int) -> int:
+    """The n-th charge of the reference data (1-based, in id order): ids are not fixed,
+    since a test that empties the database reloads the reference data with new ones."""
+    return Charge.objects.order_by("pk").values_list("pk", flat=True)[n - 1]

@@ -64,14 +64,18 @@ def test_a_person_outside_the_scope_cannot_be_added(caseworker_client, other_cas
     assert own.pk  # (keeps the fixture honest)
 
 
-def test_a_new_person_added_later_gets_the_duplicate_warning(caseworker_client, own_case):
+def test_a_new_person_added_later_gets_the_duplicate_warning(
+    caseworker_client, caseworker, own_case
+):
+    elsewhere = f.make_case("KH-2", caseworker=caseworker)
+    f.add_accused(elsewhere, f.make_detainee("Sokha Vannak"))  # on file, in another case
     url = f"/cases/{own_case.pk}/accused/new/"
     data = {"person-name_latin": "Sokha Vannak", "custody_status": "at_liberty"}
     response = caseworker_client.post(url, data)
     assert response.status_code == 200
     assert "may already be on file" in response.content.decode()
     assert own_case.accused.count() == 1
-    # Removing the first one is fine; the duplicate is a different person after all.
+    # Confirmed as a different person, the new record is made.
     data["confirm_new"] = "on"
     assert caseworker_client.post(url, data).status_code == 302
     assert own_case.accused.count() == 2

@@ -123,15 +123,15 @@ def test_people_cases_and_charges_are_counted_separately(admin_user, caseworker)
     other = f.make_detainee("Lim Bopha")
     first = f.make_case("KH-2", caseworker=caseworker, accused=[person, other])
     second = f.make_case("KH-2", caseworker=caseworker, accused=[person])
-    first.charges.set([1, 2])
-    second.charges.set([1])
+    first.charges.set([f.charge_pk(1), f.charge_pk(2)])
+    second.charges.set([f.charge_pk(1)])
     opened = Report(admin_user, period()).opened()
     assert opened["cases"] == 2
     assert opened["people"] == 2  # Keo Sothea is in both cases: one person
     assert opened["charges"] == 3  # three charges laid: two in one case, one in the other
     by_charge = {row["pk"]: row for row in opened["charge_rows"]}
-    assert by_charge[1]["cases"] == 2 and by_charge[1]["people"] == 2
-    assert by_charge[2]["cases"] == 1 and by_charge[2]["people"] == 2
+    assert by_charge[f.charge_pk(1)]["cases"] == 2 and by_charge[f.charge_pk(1)]["people"] == 2
+    assert by_charge[f.charge_pk(2)]["cases"] == 1 and by_charge[f.charge_pk(2)]["people"] == 2
 
 
 def test_cases_opened_before_the_period_are_not_counted(admin_user, caseworker):
@@ -357,7 +357,7 @@ def _populate(caseworker, n: int):
     lawyer = f.make_lawyer()
     for _ in range(n):
         case = f.make_case("KH-2", caseworker=caseworker)
-        case.charges.set([1, 2])
+        case.charges.set([f.charge_pk(1), f.charge_pk(2)])
         accused = f.add_accused(case, custody_status="pretrial_detention")
         f.hold(accused, days_ago=170)
         f.make_hearing(case, days_from_now=2, lawyer=lawyer)
@@ -405,7 +405,7 @@ def test_page_shows_a_change_at_once_and_says_as_of_when(admin_client_, casework
     # A change to a case's charges counts too.
     case = Case.objects.get(reference="BTB-0001")
     charges = admin_client_.get("/reports/").context["figures"]["opened"]["charges"]
-    case.charges.add(3)
+    case.charges.add(f.charge_pk(3))
     assert admin_client_.get("/reports/").context["figures"]["opened"]["charges"] == charges + 1
     # And a deletion.
     new.delete()
