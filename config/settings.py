@@ -13,6 +13,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from config.proxies import parse_networks
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -58,6 +60,14 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The reverse proxies whose X-Forwarded-For is believed (addresses or networks,
+# e.g. "127.0.0.1,::1" for nginx on the same machine). None by default: the
+# client's address is the socket's, whatever headers it sends (config/proxies.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+try:
+    parse_networks(TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}.") from exc
 PRODUCTION = not (DEBUG or TESTING)
 
 INSTALLED_APPS = [
@@ -104,7 +114,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "audit.middleware.AuditlogMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -184,8 +194,8 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
-# The same address the audit log records (X-Forwarded-For set by our proxy).
-AXES_CLIENT_IP_CALLABLE = "audit.log.client_address"
+# The same address the audit log records: X-Forwarded-For only from TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_address"
 # Our audit log is the record people read; axes keeps only its counters.
 AXES_ENABLE_ADMIN = False
 AXES_DISABLE_ACCESS_LOG = True
