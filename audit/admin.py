@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import BoundedListAdmin
+
 from .models import AuditEntry
 from .templatetags.audit_tags import entry_changes
 
@@ -10,7 +12,7 @@ if admin.site.is_registered(AuditEntry):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(BoundedListAdmin):
     list_display = [
         "id",
         "timestamp",

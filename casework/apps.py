@@ -11,6 +11,8 @@ class CaseworkConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.db.models.signals import post_save
 
+        from config import lookups  # noqa: F401 (registers the bounded integer "in")
+
         from . import models
 
         auditlog.register(models.Case, m2m_fields={"charges"})

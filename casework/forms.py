@@ -32,7 +32,11 @@ DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%
 class VersionedForm(forms.ModelForm):
     """Carries the version the user started from, so a concurrent save is detected."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # As the model's PositiveIntegerField holds on every database: a bigger number sent
+    # by hand is a form error, not an overflow in the version check.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31 - 1
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -377,7 +381,11 @@ class StatusForm(forms.Form):
         max_length=500,
         widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # As the model's PositiveIntegerField holds on every database: a bigger number sent
+    # by hand is a form error, not an overflow in the version check.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31 - 1
+    )
 
     def clean_occurred_on(self):
         day = self.cleaned_data["occurred_on"]
