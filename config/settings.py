@@ -6,6 +6,7 @@ small typed helpers below; see docs/deploy.md for the full list.
 
 import datetime as dt
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -46,11 +47,29 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 TESTING = "pytest" in sys.modules or env_bool("CASEWORK_TESTING", False)
 
+# manage.py commands that sign nothing and serve no one: they read the code
+# (models, migrations, messages, static files) or check the database as it is
+# (verify_audit). They run without the web SECRET_KEY, e.g. at build time or
+# on the machine that checks a restored backup (docs/backup.md).
+KEYLESS_COMMANDS = {
+    "makemigrations",
+    "showmigrations",
+    "sqlmigrate",
+    "makemessages",
+    "compilemessages",
+    "collectstatic",
+    "verify_audit",
+}
+_COMMAND = sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else ""
+
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if DEBUG or TESTING:
         # Only for a local run or the test suite: never used with DEBUG off.
         SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"  # noqa: S105
+    elif _COMMAND in KEYLESS_COMMANDS:
+        # A key of its own that nothing outlives: the command signs nothing.
+        SECRET_KEY = secrets.token_urlsafe(50)
     else:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. With DEBUG off Casework refuses to start without one. "
