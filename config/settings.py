@@ -116,6 +116,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every response, even an error page, carries the request id.
     "config.middleware.RequestIdMiddleware",
+    # Before anything reads the Host header: /healthz for a monitor on this machine.
+    "config.middleware.LoopbackHealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.RejectNulCharactersMiddleware",
