@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_PASSWORD ?= casework-demo-2026
 export DEBUG ?= 1
 
-.PHONY: run test install migrate seed serve lint check clean system-deps messages bench restore-drill
+.PHONY: run test install migrate seed serve build static lint check clean system-deps messages bench restore-drill deploy-rehearsal
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers
 # here). Installed once, when missing, if we may use apt-get.
@@ -37,23 +37,44 @@ run: seed
 	@echo ""
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Production static files: hashed, compressed copies in STATIC_ROOT for whitenoise.
+# Collected when the code or the requirements change (`make build`, or the first
+# `make serve` after a `git pull`), not at every start. Needs no SECRET_KEY.
+STATIC_ROOT ?= staticfiles
+STATIC_MANIFEST := $(STATIC_ROOT)/staticfiles.json
+STATIC_SOURCES := $(shell find static -type f)
+
+$(STATIC_MANIFEST): $(STAMP) $(STATIC_SOURCES)
+	DEBUG=0 $(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	touch $@
+
+static: $(STATIC_MANIFEST)
+
+# What an install or an upgrade builds before (re)starting (docs/deploy.md).
+build: install static
+
 # Production: gunicorn on PostgreSQL, behind the TLS proxy of docs/deploy.md.
-# Needs SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL in the environment.
-# SERVE_MIGRATE=0 on all but one server when several share the database.
-SERVE_MIGRATE ?= 1
+# Needs SECRET_KEY, ALLOWED_HOSTS and DATABASE_URL (the app's role) in the
+# environment. Migrations are not run here: the app's role may not change the
+# tables; the owner runs them first (docs/deploy.md, "Migrate").
 serve: export DEBUG = 0
 serve: export DATABASE_POOL ?= 1
-serve: install
+serve: build
 	@case "$$DATABASE_URL" in postgres*) ;; *) \
 		echo "make serve runs on PostgreSQL: set DATABASE_URL=postgres://... (docs/deploy.md)"; exit 1;; esac
 	$(BIN)/python manage.py check --deploy
-	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@if [ "$(SERVE_MIGRATE)" = "1" ]; then $(BIN)/python manage.py migrate --noinput; fi
+	@$(BIN)/python manage.py migrate --check >/dev/null || { \
+		echo "make serve: migrations are waiting; run them as the tables' owner first (docs/deploy.md, 'Migrate')"; exit 1; }
 	exec $(BIN)/gunicorn --config config/gunicorn.conf.py config.wsgi
 
 # Backups: dump, restore into a scratch database, check it (docs/backup.md).
 restore-drill: install
 	scripts/restore_drill.sh
+
+# docs/deploy.md and docs/backup.md followed step by step on a scratch PostgreSQL
+# (scripts/deploy_rehearsal.sh; CI runs it).
+deploy-rehearsal: install
+	scripts/deploy_rehearsal.sh
 
 $(CHROMIUM):
 	@if [ "$$(id -u)" = "0" ]; then \

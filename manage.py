@@ -4,19 +4,22 @@
 import os
 import sys
 
-# Commands that read only the code (models, migrations, messages): they sign nothing
-# and serve no one, so they run in a bare checkout, without the SECRET_KEY that
-# production refuses to start without (config/settings.py). DEBUG=0 set explicitly
-# still wins.
-CODE_ONLY = {"makemigrations", "showmigrations", "sqlmigrate", "makemessages", "compilemessages"}
-
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    if len(sys.argv) > 1 and sys.argv[1] in CODE_ONLY:
-        os.environ.setdefault("DEBUG", "1")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    # Settings first, and on their own: a setting refused (no SECRET_KEY with DEBUG
+    # off, a typo) stops here with its message. Left to the command, the first of
+    # the system checks to run (in no fixed order) would meet it, or meet the
+    # unloaded app registry instead (AppRegistryNotReady). Commands that need no
+    # SECRET_KEY are listed in config/settings.py (KEYLESS_COMMANDS).
+    try:
+        settings.INSTALLED_APPS  # noqa: B018
+    except ImproperlyConfigured as exc:
+        sys.exit(f"ImproperlyConfigured: {exc}")
     execute_from_command_line(sys.argv)
 
 

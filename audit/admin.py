@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from config.admin import BoundedListAdmin
+
 from .models import AuditEntry
+from .templatetags.audit_tags import entry_changes
 
 # django-auditlog registers its own admin for the entry model; ours is read-only.
 if admin.site.is_registered(AuditEntry):
@@ -9,7 +12,7 @@ if admin.site.is_registered(AuditEntry):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(BoundedListAdmin):
     list_display = [
         "id",
         "timestamp",
@@ -44,4 +47,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("changes"))
     def changes_summary(self, obj):
-        return obj.changes_str  # a property in django-auditlog 3
+        # As the audit pages show it. Not auditlog's changes_str, which fails on
+        # a created field (None before) and on many-to-many changes.
+        return entry_changes(obj) or "—"

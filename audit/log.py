@@ -12,15 +12,10 @@ from auditlog.context import auditlog_value
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 
+from config.proxies import client_address
+
 from .context import acting_as
 from .models import AuditEntry, AuditEvent
-
-
-def client_address(request) -> str | None:
-    if request is None:
-        return None
-    forwarded = request.headers.get("X-Forwarded-For", "")
-    return forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR") or None
 
 
 def record(

@@ -1,6 +1,7 @@
 """The append-only triggers on the audit table, for PostgreSQL and SQLite.
 
-Created by migration 0002. Kept here so tests that must empty the database
+Created by migration 0002; the TRUNCATE one (PostgreSQL has that statement,
+SQLite does not) by migration 0004. Kept here so tests that must empty the database
 (live-server tests on SQLite, where Django flushes with DELETE) can lift and
 restore them, exactly as the migration writes them.
 """
@@ -21,7 +22,15 @@ CREATE TRIGGER audit_no_update BEFORE UPDATE ON {TABLE}
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON {TABLE}
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 """
+# TRUNCATE empties a table without touching a row: row triggers do not see it.
+POSTGRES_TRUNCATE_UP = f"""
+DROP TRIGGER IF EXISTS audit_no_truncate ON {TABLE};
+CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON {TABLE}
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
+"""
+POSTGRES_TRUNCATE_DOWN = f"DROP TRIGGER IF EXISTS audit_no_truncate ON {TABLE};"
 POSTGRES_DOWN = f"""
+DROP TRIGGER IF EXISTS audit_no_truncate ON {TABLE};
 DROP TRIGGER IF EXISTS audit_no_update ON {TABLE};
 DROP TRIGGER IF EXISTS audit_no_delete ON {TABLE};
 DROP FUNCTION IF EXISTS audit_append_only();
@@ -43,10 +52,25 @@ def _statements(vendor: str, up: bool) -> list[str]:
     raise NotImplementedError(f"No append-only trigger for {vendor}.")
 
 
-def create(connection):
+def create(connection, *, truncate: bool = True):
+    """Every trigger; ``truncate=False`` as migration 0002 left them (before 0004)."""
     with connection.cursor() as cursor:
         for statement in _statements(connection.vendor, up=True):
             cursor.execute(statement)
+        if truncate and connection.vendor == "postgresql":
+            cursor.execute(POSTGRES_TRUNCATE_UP)
+
+
+def create_truncate(connection):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(POSTGRES_TRUNCATE_UP)
+
+
+def drop_truncate(connection):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(POSTGRES_TRUNCATE_DOWN)
 
 
 def drop(connection):

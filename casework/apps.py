@@ -10,6 +10,8 @@ class CaseworkConfig(AppConfig):
         from auditlog.registry import auditlog
         from django.contrib.auth import get_user_model
 
+        from config import lookups  # noqa: F401 (registers the bounded integer "in")
+
         from . import models
 
         auditlog.register(models.Case, m2m_fields={"charges"})

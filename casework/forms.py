@@ -50,7 +50,11 @@ class VersionedForm(forms.ModelForm):
     and the user chooses which to keep; fields only they changed are shown as stored.
     """
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # As the model's PositiveIntegerField holds on every database: a bigger number sent
+    # by hand is a form error, not an overflow in the version check.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31 - 1
+    )
     base = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
@@ -515,7 +519,11 @@ class StatusForm(forms.Form):
         max_length=500,
         widget=forms.TextInput(attrs={"class": "form-control form-control-sm"}),
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # As the model's PositiveIntegerField holds on every database: a bigger number sent
+    # by hand is a form error, not an overflow in the version check.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31 - 1
+    )
 
 
 class AssignForm(forms.Form):
@@ -552,22 +560,25 @@ class RepresentationForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["accused"].queryset = case.accused.select_related("detainee")
         self.fields["accused"].label_from_instance = lambda a: str(a.detainee)
-        self.fields["lawyer"].queryset = Lawyer.objects.visible_to(user)
+        self.lawyers = Lawyer.objects.visible_to(user)
+        self.fields["lawyer"].queryset = self.lawyers
         self.fields["lawyer"].required = False
         self.initial.setdefault("since", timezone.localdate())
+        if not user.is_admin and not user.is_coordinator:
+            # A bar number is unique in the whole directory, which caseworkers do not
+            # see: checking theirs against it would tell them who else is in it.
+            # Coordinators record it (docs/permissions.md).
+            del self.fields["new_lawyer_bar_number"]
 
     def clean(self):
         data = super().clean()
         if not data.get("lawyer") and not (data.get("new_lawyer_name") or "").strip():
             self.add_error("lawyer", _("Choose a lawyer or enter a new one."))
         bar = (data.get("new_lawyer_bar_number") or "").strip()
-        if not data.get("lawyer") and bar and Lawyer.objects.filter(bar_number=bar).exists():
+        if not data.get("lawyer") and bar and self.lawyers.filter(bar_number=bar).exists():
             self.add_error(
                 "new_lawyer_bar_number",
-                _(
-                    "A lawyer with this bar number is already registered; ask a coordinator "
-                    "to assign them."
-                ),
+                _("A lawyer with this bar number is already in the list: choose them above."),
             )
         return data
 

@@ -6,12 +6,15 @@ small typed helpers below; see docs/deploy.md for the full list.
 
 import datetime as dt
 import os
+import secrets
 import sys
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from config.proxies import parse_networks
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -60,11 +63,29 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 TESTING = "pytest" in sys.modules or env_bool("CASEWORK_TESTING", False)
 
+# manage.py commands that sign nothing and serve no one: they read the code
+# (models, migrations, messages, static files) or check the database as it is
+# (verify_audit). They run without the web SECRET_KEY, e.g. at build time or
+# on the machine that checks a restored backup (docs/backup.md).
+KEYLESS_COMMANDS = {
+    "makemigrations",
+    "showmigrations",
+    "sqlmigrate",
+    "makemessages",
+    "compilemessages",
+    "collectstatic",
+    "verify_audit",
+}
+_COMMAND = sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else ""
+
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if DEBUG or TESTING:
         # Only for a local run or the test suite: never used with DEBUG off.
         SECRET_KEY = "insecure-local-development-key-do-not-use-in-production"  # noqa: S105
+    elif _COMMAND in KEYLESS_COMMANDS:
+        # A key of its own that nothing outlives: the command signs nothing.
+        SECRET_KEY = secrets.token_urlsafe(50)
     else:
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. With DEBUG off Casework refuses to start without one. "
@@ -74,6 +95,14 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# The reverse proxies whose X-Forwarded-For is believed (addresses or networks,
+# e.g. "127.0.0.1,::1" for nginx on the same machine). None by default: the
+# client's address is the socket's, whatever headers it sends (config/proxies.py).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+try:
+    parse_networks(TRUSTED_PROXIES)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES: {exc}.") from exc
 PRODUCTION = not (DEBUG or TESTING)
 
 INSTALLED_APPS = [
@@ -103,6 +132,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every response, even an error page, carries the request id.
     "config.middleware.RequestIdMiddleware",
+    # Before anything reads the Host header: /healthz for a monitor on this machine.
+    "config.middleware.LoopbackHealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.RejectNulCharactersMiddleware",
@@ -120,7 +151,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "auditlog.middleware.AuditlogMiddleware",
+    "audit.middleware.AuditlogMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -200,8 +231,8 @@ AXES_COOLOFF_TIME = dt.timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
-# The same address the audit log records (X-Forwarded-For set by our proxy).
-AXES_CLIENT_IP_CALLABLE = "audit.log.client_address"
+# The same address the audit log records: X-Forwarded-For only from TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_address"
 # Our audit log is the record people read; axes keeps only its counters.
 AXES_ENABLE_ADMIN = False
 AXES_DISABLE_ACCESS_LOG = True

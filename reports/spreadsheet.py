@@ -1,9 +1,12 @@
 """Writing rows out as CSV (streamed) and XLSX (openpyxl write-only), safely.
 
 Safe whatever users typed: a cell that a spreadsheet would read as a formula
-(it starts with = + - @, a tab or a carriage return) is prefixed with a single
-quote, in CSV and XLSX alike (OWASP "CSV injection"). Only text is escaped:
-numbers and dates the export itself writes are left as they are.
+is prefixed with a single quote, in CSV and XLSX alike (OWASP "CSV injection").
+That is a cell whose first character that is not blank is = + - or @ (after
+spaces, non-breaking spaces, tabs, newlines, control or zero-width characters,
+which spreadsheets skip), full-width and small forms (＝ ＋ － ＠) included, and
+a cell beginning with a tab or a carriage return. Only text is escaped: numbers
+and dates the export itself writes are left as they are.
 """
 
 import csv
@@ -11,6 +14,7 @@ import datetime as dt
 import io
 import itertools
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 from django.utils import timezone
@@ -24,8 +28,31 @@ BOM = "\ufeff"
 FLUSH_EVERY = 1000
 
 
+# What a spreadsheet skips before it looks for a formula sign: spaces of every
+# kind (Z*), control characters (Cc, newlines and tabs among them) and invisible
+# formatting characters (Cf: zero-width space, byte-order mark, direction marks).
+_SKIPPED = ("Zs", "Zl", "Zp", "Cc", "Cf")
+# ＝ ＋ － ＠ and the small forms become = + - @ under NFKC; the minus sign does not.
+_SIGNS = frozenset("=+-@\u2212")
+
+
+def is_formula(value: str) -> bool:
+    if not value:
+        return False
+    first = value[0]
+    if " " < first < "\x7f":  # printable ASCII but a space: nearly every cell
+        return first in "=+-@"
+    if value.startswith(FORMULA_STARTS):
+        return True
+    for char in value:
+        if unicodedata.category(char) in _SKIPPED:
+            continue
+        return unicodedata.normalize("NFKC", char)[:1] in _SIGNS
+    return False
+
+
 def safe_text(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return "'" + value if is_formula(value) else value
 
 
 def _csv_cells(row, tz) -> list:
@@ -36,7 +63,7 @@ def _csv_cells(row, tz) -> list:
     for value in row:
         kind = type(value)
         if kind is str:
-            if value.startswith(FORMULA_STARTS):
+            if is_formula(value):
                 value = "'" + value
         elif kind is dt.datetime:
             if value.tzinfo is not None:
@@ -84,11 +111,11 @@ def csv_stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
 
 
 def _xlsx_value(value):
-    value = cell(value)
     if isinstance(value, str):
         # Control characters are not allowed in XLSX XML: openpyxl would refuse the cell.
-        return ILLEGAL_CHARACTERS_RE.sub("", value)
-    return value
+        # Removed before the formula check, so "\x01=cmd" cannot become "=cmd" after it.
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    return cell(value)
 
 
 def xlsx_file(title: str, header: list[str], rows: Iterable[list], widths=()) -> tuple:

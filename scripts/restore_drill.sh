@@ -7,6 +7,7 @@
 #
 #   scripts/restore_drill.sh                    dump $DATABASE_URL and check the copy
 #   scripts/restore_drill.sh --keep FILE        ... and keep the verified dump as FILE
+#                                               (FILE.unverified when the check fails)
 #   scripts/restore_drill.sh --seed             CI: make a small source database
 #                                               with seed_demo first (dropped after)
 #
@@ -22,7 +23,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --keep) KEEP="$2"; shift 2 ;;
     --seed) SEED=1; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "restore_drill: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -56,8 +57,15 @@ SCRATCH_URL="$(with_database "$SOURCE_URL" "$SCRATCH")"
 WORK="$(mktemp -d)"
 DUMP="$WORK/casework.dump"
 SOURCE_DB=""
+KEPT=0
 
 cleanup() {
+  # A dump that did not check out is still kept, under a name nobody trusts blindly:
+  # better than no backup at all when the scratch restore itself failed.
+  if [ -n "$KEEP" ] && [ "$KEPT" = 0 ] && [ -s "$DUMP" ]; then
+    cp "$DUMP" "$KEEP.unverified" &&
+      echo "restore_drill: the copy did not check out; the dump is kept as $KEEP.unverified" >&2
+  fi
   psql "$ADMIN_URL" -q -v ON_ERROR_STOP=0 -c "DROP DATABASE IF EXISTS \"$SCRATCH\" WITH (FORCE)" >/dev/null 2>&1 || true
   if [ -n "$SOURCE_DB" ]; then
     psql "$ADMIN_URL" -q -c "DROP DATABASE IF EXISTS \"$SOURCE_DB\" WITH (FORCE)" >/dev/null 2>&1 || true
@@ -121,6 +129,7 @@ fi
 
 if [ -n "$KEEP" ] && [ "$failed" = 0 ]; then
   cp "$DUMP" "$KEEP"
+  KEPT=1
   echo "kept the verified dump as $KEEP"
 fi
 

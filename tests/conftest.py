@@ -119,12 +119,12 @@ def _flushes_database(item) -> bool:
 def pytest_runtest_teardown(item, nextitem):
     """Let Django empty the database after a transactional test on SQLite.
 
-    SQLite is flushed with DELETE, which the audit log's append-only trigger
-    refuses (PostgreSQL uses TRUNCATE, which row triggers do not see). Lift
-    the triggers around the flush only, and put them back before the next test.
+    SQLite is flushed with DELETE and PostgreSQL with TRUNCATE, which the audit
+    log's append-only triggers refuse. Lift the triggers around the flush only,
+    and put them back before the next test.
     """
     flushes = _flushes_database(item)
-    lift = flushes and connection.vendor == "sqlite"
+    lift = flushes
     blocker = item.config.stash[blocking_manager_key]
     if lift:
         with blocker.unblock():

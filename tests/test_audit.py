@@ -146,16 +146,37 @@ def test_lawyer_deleted_in_the_admin_keeps_the_values_it_had(admin_client_, admi
     assert entry.remote_addr == "192.0.2.4"
 
 
-def test_address_behind_the_proxy_is_the_first_forwarded_one(admin_client_):
+@pytest.mark.parametrize(
+    "trusted, forwarded, recorded",
+    [
+        # No trusted proxy (the default): the header is anyone's to write.
+        ([], "203.0.113.50", "10.0.0.2"),
+        # Our proxy overwrites the header, or appends to what the client sent.
+        (["10.0.0.2"], "203.0.113.50", "203.0.113.50"),
+        (["10.0.0.2"], "6.6.6.6, 203.0.113.50", "203.0.113.50"),
+        (["10.0.0.0/8"], "6.6.6.6, 203.0.113.50, 10.0.0.7", "203.0.113.50"),
+    ],
+)
+def test_address_behind_the_proxy_is_the_one_our_proxy_saw(
+    admin_client_, settings, trusted, forwarded, recorded
+):
+    settings.TRUSTED_PROXIES = trusted
     lawyer = f.make_lawyer("Ouk Vanna")
     url = f"/admin/casework/lawyer/{lawyer.pk}/change/"
     data = admin_form_data(admin_client_, url, "lawyer_form")
     data["organisation"] = ["Legal aid"]
 
-    admin_client_.post(url, data, REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.50")
+    admin_client_.post(
+        url,
+        data,
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR=forwarded,
+        HTTP_X_FORWARDED_PORT="4444",
+    )
 
     entry = latest(lawyer, content_type__model="lawyer", action=AuditEntry.Action.UPDATE)
-    assert entry.remote_addr == "203.0.113.50"
+    assert entry.remote_addr == recorded
+    assert entry.remote_port == (4444 if trusted else None)
 
 
 # --- Outside a request: commands, imports, services -------------------------

@@ -143,6 +143,14 @@ def test_gunicorn_serves_the_health_check_over_plain_http(sqlite_server):
 
 
 @slow
+def test_a_monitor_on_this_machine_needs_no_allowed_host(sqlite_server):
+    status, _, body = sqlite_server.get("/healthz", {"Host": "monitor.internal"})
+    assert status == 200 and body == b'{"status": "ok"}'
+    # Any other page with that Host is refused as before.
+    assert sqlite_server.get("/accounts/login/", {"Host": "monitor.internal", **HTTPS})[0] == 400
+
+
+@slow
 def test_plain_http_is_sent_to_https(sqlite_server):
     status, headers, _ = sqlite_server.get("/accounts/login/")
     assert status == 301

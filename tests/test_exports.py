@@ -667,3 +667,51 @@ def test_export_buttons_only_for_admins_and_carry_the_filters(
     assert "/detainees/export.csv" in admin_client_.get("/detainees/").content.decode()
     assert "export.csv" not in coordinator_client.get("/cases/").content.decode()
     assert "export.csv" not in coordinator_client.get("/detainees/").content.decode()
+
+
+# --- Formulas hidden behind blanks, control characters and full-width signs --------
+
+HIDDEN_FORMULAS = [
+    "  =1+1",
+    "\u00a0=1+1",  # no-break space
+    "\n=1+1",
+    "\r\n@SUM(A1)",
+    "\t+1",
+    "\x01=1+1",  # a control character XLSX cannot hold: removed, then checked
+    "\u200b=1+1",  # zero-width space
+    "\ufeff-1+1",  # byte-order mark
+    "\u3000\uff1d1+1",  # ideographic space, full-width equals
+    "\uff1d1+1",
+    "\uff0b1",
+    "\uff0d1",
+    "\uff20SUM(A1)",
+    "\ufe661+1",  # small equals
+    "\u22121+1",  # minus sign
+]
+
+
+@pytest.mark.parametrize("value", HIDDEN_FORMULAS)
+def test_a_formula_behind_blanks_or_in_full_width_is_quoted(value):
+    assert safe_text(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["Sokha", " Sokha", "\u00a0Sokha", "ស៊ុន ចាន់", "", "  ", "1-2"])
+def test_text_that_is_no_formula_is_left_alone(value):
+    assert safe_text(value) == value
+
+
+@pytest.mark.parametrize("anonymised", ["0", "1"], ids=["named", "anonymised"])
+@pytest.mark.parametrize("value", HIDDEN_FORMULAS)
+def test_hidden_formulas_are_quoted_in_every_people_export(admin_client_, value, anonymised):
+    case = f.make_case("KH-12", reference="PNH-0009")
+    f.add_accused(case, f.make_detainee("Hidden Formula", occupation=value))
+    url = f"/detainees/export.csv?anonymised={anonymised}"
+    (row,) = read_csv(admin_client_.get(url))
+    assert row["Occupation"] == "'" + value
+    raw = b"".join(admin_client_.get(url.replace(".csv", ".xlsx")).streaming_content)
+    sheet = load_workbook(io.BytesIO(raw)).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    occupation = sheet.cell(row=2, column=header.index("Occupation") + 1)
+    assert occupation.data_type != "f"
+    assert occupation.value.startswith("'")
+    assert occupation.value == "'" + value.replace("\x01", "")

@@ -6,7 +6,7 @@ from audit import triggers
 
 
 def create_triggers(apps, schema_editor):
-    triggers.create(schema_editor.connection)
+    triggers.create(schema_editor.connection, truncate=False)
 
 
 def drop_triggers(apps, schema_editor):
