@@ -86,6 +86,9 @@ def page_paths(scene) -> dict[str, str]:
     }
 
 
+# Django's admin: its look is Django's, but the Khmer in it must not be boxes.
+DJANGO_ADMIN_PATHS = {"admin-people": "/admin/casework/detainee/"}
+
 # Pages seen as the caseworker (their dashboard differs) and signed out.
 CASEWORKER_PATHS = {"dashboard-caseworker": "/"}
 SIGNED_OUT_PATHS = {"login": "/accounts/login/"}

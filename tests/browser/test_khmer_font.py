@@ -5,7 +5,13 @@ import pytest
 
 from .conftest import login
 from .khmer_fonts import khmer_drawn_badly
-from .pages import CASEWORKER_PATHS, SIGNED_OUT_PATHS, build_scene, page_paths
+from .pages import (
+    CASEWORKER_PATHS,
+    DJANGO_ADMIN_PATHS,
+    SIGNED_OUT_PATHS,
+    build_scene,
+    page_paths,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +38,7 @@ def test_every_khmer_text_is_drawn_with_the_vendored_font(site, browser, width):
     page = context.new_page()
     _check(page, site.url, SIGNED_OUT_PATHS, report)
     login(page, site.url, "admin")
-    _check(page, site.url, page_paths(scene), report)
+    _check(page, site.url, {**page_paths(scene), **DJANGO_ADMIN_PATHS}, report)
     context.close()
     context = browser.new_context(viewport={"width": width, "height": 900})
     context.add_cookies([{"name": "django_language", "value": "km", "url": site.url}])
@@ -50,3 +56,26 @@ def test_every_khmer_text_is_drawn_with_the_vendored_font(site, browser, width):
         f"{sum(len(b) for b in boxes.values())} of {total} Khmer elements drawn with "
         f"a font lacking Khmer: {boxes}"
     )
+
+
+LINES_PER_MENU_ITEM = """() => [...document.querySelectorAll('.navbar .nav-link, .navbar-brand')]
+  .map(a => {
+    const r = document.createRange(); r.selectNodeContents(a);
+    const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+    return [a.textContent.trim(), tops.size];
+  })"""
+
+
+@pytest.mark.parametrize("width", [1366, 992])
+def test_khmer_menu_items_never_break_inside_a_word(site, browser, width):
+    """The admin's menu has the most items; each stays on one line."""
+    build_scene()
+    context = browser.new_context(viewport={"width": width, "height": 700})
+    context.add_cookies([{"name": "django_language", "value": "km", "url": site.url}])
+    page = context.new_page()
+    login(page, site.url, "admin")
+    page.evaluate("document.fonts.ready.then(() => true)")
+    items = page.evaluate(LINES_PER_MENU_ITEM)
+    context.close()
+    assert len(items) >= 9
+    assert all(lines == 1 for _, lines in items), items
