@@ -135,6 +135,10 @@ MIDDLEWARE = [
     # Before anything reads the Host header: /healthz for a monitor on this machine.
     "config.middleware.LoopbackHealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Pages compressed (static files come compressed from whitenoise). Django
+    # pads each compressed response with random bytes, so its length does not
+    # give away a secret on the page to a BREACH attack.
+    "django.middleware.gzip.GZipMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.RejectNulCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -296,6 +300,8 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Phnom_Penh")
 USE_I18N = True
 USE_TZ = True
+# Unambiguous dates ("16 Jan 2026", Khmer month names in Khmer), 24-hour times.
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))

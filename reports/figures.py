@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import DatabaseError, connection
 from django.db.models import Case as DbCase
@@ -301,7 +302,12 @@ class Report:
             .select_related("accused__detainee", "accused__case__province", "limit")
             .order_by("runs_out_at", "pk")[:HELD_LIST_LIMIT]
         )
-        return {"summary": summary, "rows": rows, "limit": HELD_LIST_LIMIT}
+        return {
+            "summary": summary,
+            "rows": rows,
+            "limit": HELD_LIST_LIMIT,
+            "warning_days": settings.DETENTION_WARNING_DAYS,  # the cut-off counted as "near"
+        }
 
     def custody_by_province(self) -> dict:
         """Where the accused stand today, by the province of their case (people)."""

@@ -74,7 +74,7 @@ def test_dashboard_hearings_read_as_the_template_wrote_them(caseworker, language
             assert_html_equal(tag.render({"h": hearing}), template.render({"h": hearing}))
 
 
-NEAR_LIMIT_TEMPLATE = """{% load i18n casework %}<tr><td>{{ p.accused.detainee.name_latin }}</td><td><a href="{{ p.accused.case.get_absolute_url }}">{{ p.accused.case.reference }}</a></td><td>{% blocktranslate with d=p.days_held %}{{ d }} days{% endblocktranslate %}</td><td>{{ p.runs_out_at|date:"SHORT_DATE_FORMAT" }}</td><td>{% clock_badge p %}</td></tr>"""  # noqa: E501
+NEAR_LIMIT_TEMPLATE = """{% load i18n casework %}<tr><td>{{ p.accused.detainee.name_latin }}</td><td><a href="{{ p.accused.case.get_absolute_url }}">{{ p.accused.case.reference }}</a></td><td>{% blocktranslate count d=p.days_held %}{{ d }} day{% plural %}{{ d }} days{% endblocktranslate %}</td><td>{{ p.runs_out_at|date:"SHORT_DATE_FORMAT" }}</td><td>{% clock_badge p %}</td></tr>"""  # noqa: E501
 
 
 @pytest.mark.parametrize("language", ["en", "km"])

@@ -119,7 +119,7 @@ def hearing_item(hearing):
 def near_limit_row(period):
     """A row of "Near or past the legal limit" (templates/partials/_near_limit.html) on
     both dashboards, written in Python as case_row is."""
-    days = _("%(d)s days") % {"d": period.days_held}
+    days = ngettext("%(d)s day", "%(d)s days", period.days_held) % {"d": period.days_held}
     cells = (
         f"<td>{escape(period.accused.detainee.name_latin)}</td>",
         f"<td>{_case_link(period.accused.case)}</td>",

@@ -65,9 +65,20 @@ def test_caseworker_gets_not_found_for_another_caseworkers_case(site, page, own_
 
 def test_language_switch_to_khmer(site, page, own_case):
     login(page, site.url, "caseworker")
+    page.goto(f"{site.url}/cases/{own_case.pk}/hearings/new/")
+    page.fill("#id_outcome", "typed before choosing")
+    # Moving through the choices with the keyboard changes nothing (WCAG 3.2.2) ...
+    page.get_by_role("button", name="English").focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.input_value("#id_outcome") == "typed before choosing"
+    # ... an explicit press of the language's button does.
     with page.expect_navigation():
-        page.select_option("#lang", "km")
+        page.get_by_role("button", name="ខ្មែរ").click()
     assert page.locator("html").get_attribute("lang") == "km"
+    assert page.url.endswith(f"/cases/{own_case.pk}/hearings/new/")
+    expect(page.get_by_role("button", name="ខ្មែរ")).to_have_attribute("aria-current", "true")
 
 
 def test_eight_officials_charged_together_are_entered_through_the_pages(site, page, caseworker):

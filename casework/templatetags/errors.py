@@ -1,0 +1,43 @@
+"""The error summary a refused form opens with: what went wrong, with a link to
+each field (WCAG 3.3.1, 2.4.3). The page's script moves focus to it on load, so
+a keyboard or screen-reader user starts there and reaches a field in one step."""
+
+from django import forms, template
+from django.forms.formsets import BaseFormSet
+
+register = template.Library()
+
+
+def _forms(items):
+    for item in items:
+        if isinstance(item, BaseFormSet):
+            yield from item.forms
+        elif isinstance(item, forms.BaseForm):
+            yield item
+
+
+def _entries(form):
+    for name, errors in form.errors.items():
+        if name == forms.forms.NON_FIELD_ERRORS or name not in form.fields:
+            yield None, None, errors
+            continue
+        field = form[name]
+        widget_id = field.auto_id
+        subwidgets = field.subwidgets
+        if len(subwidgets) > 1 and subwidgets[0].id_for_label:  # radios, split date and time
+            widget_id = subwidgets[0].id_for_label
+        yield f"#{widget_id}", field.label, errors
+
+
+@register.inclusion_tag("partials/_error_summary.html")
+def error_summary(*items, message=""):
+    """``{% error_summary form other_form formset message=_("...") %}``"""
+    linked, unlinked = [], []
+    for form in _forms(items):
+        for href, label, errors in _entries(form):
+            for error in errors:
+                (linked if href else unlinked).append({"href": href, "label": label, "text": error})
+    for item in items:
+        if isinstance(item, BaseFormSet):
+            unlinked += [{"text": e} for e in item.non_form_errors()]
+    return {"linked": linked, "unlinked": unlinked, "message": message}
