@@ -2,16 +2,18 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts import views as accounts_views
-from casework import views as casework_views
+
+from . import health
 
 urlpatterns = [
     path("accounts/", include("accounts.urls")),
     # Before the admin's own: its password form would skip the second factor.
     path("admin/login/", accounts_views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
-    path("healthz", casework_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("audit/", include("audit.urls")),
+    path("jobs/", include("jobs.urls")),
     path("", include("reports.urls")),
     path("", include("casework.urls")),
 ]
