@@ -100,7 +100,7 @@ def measure(*, size: str, cookie: str, admin, case_list: str, case_page: str, lo
         "ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_POOL": "1",
         "BIND": f"127.0.0.1:{port}",
-        "JOB_FILES_DIR": str(ROOT / "bench" / "logs" / "job-files"),
+        "JOB_FILES_DIR": str(serve.LOGS / "job-files"),  # bench/data: not committed
         "EXPORT_JOB_ROWS": "0",
     }
     serve.LOGS.mkdir(exist_ok=True)
