@@ -278,8 +278,10 @@ class _CountedCsv:
 def _record_end(request, *, model, filters, anonymised, sent, expected, complete, started):
     data = {"rows": sent, "expected": expected, "started": started}
     try:
-        # A database that failed mid-stream left the connection broken: a new one.
-        connection.close_if_unusable_or_obsolete()
+        if connection.errors_occurred and connection.connection and not connection.is_usable():
+            # The database failed mid-stream and broke the connection: the entry
+            # below opens a new one.
+            connection.close()
         record_export(
             request,
             model=model,
