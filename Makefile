@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEMO_PASSWORD ?= casework-demo-2026
 export DEBUG ?= 1
 
-.PHONY: run test install migrate seed serve build static lint check clean system-deps messages bench restore-drill deploy-rehearsal
+.PHONY: run test install migrate seed serve worker build static lint check clean system-deps messages bench restore-drill deploy-rehearsal
 
 # Browser tests drive Debian's Chromium (Playwright cannot download browsers
 # here). Installed once, when missing, if we may use apt-get.
@@ -34,7 +34,10 @@ run: seed
 	@echo "Casework is starting on http://127.0.0.1:8000/"
 	@echo "Demo logins (password: $(DEMO_PASSWORD)):"
 	@echo "  demo-admin, demo-coordinator, demo-caseworker, demo-caseworker2"
+	@echo "Background jobs (imports, big exports, PDF reports) run on a worker started beside it."
 	@echo ""
+	@$(BIN)/python manage.py jobs_worker --verbosity 0 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # Production static files: hashed, compressed copies in STATIC_ROOT for whitenoise.
@@ -66,6 +69,12 @@ serve: build
 	@$(BIN)/python manage.py migrate --check >/dev/null || { \
 		echo "make serve: migrations are waiting; run them as the tables' owner first (docs/deploy.md, 'Migrate')"; exit 1; }
 	exec $(BIN)/gunicorn --config config/gunicorn.conf.py config.wsgi
+
+# Production background jobs: run as their own service beside `make serve`, one or
+# more per machine, on as many machines as wanted (docs/jobs.md). Same environment.
+worker: export DEBUG = 0
+worker: install
+	exec $(BIN)/python manage.py jobs_worker
 
 # Backups: dump, restore into a scratch database, check it (docs/backup.md).
 restore-drill: install

@@ -2,9 +2,19 @@
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.utils.translation import gettext as _
 
-from .models import GENESIS_HASH, HASHED_FIELDS, AuditEntry, _normalise, compute_hash
+from .linking import link_pending
+from .models import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    AuditEntry,
+    _normalise,
+    compute_hash,
+    content_digest,
+    link_hash,
+)
 
 
 @dataclass
@@ -20,29 +30,39 @@ class Verdict:
 
 
 def verify(expected_head: str | None = None, chunk_size: int = 5000) -> Verdict:
-    """Recompute every entry's hash in id order.
+    """Recompute every entry's hash in chain order.
 
-    An edited row no longer matches its own hash; a removed or reordered row
-    breaks the link from the next entry's ``prev_hash``. A removal at the very
-    end leaves a shorter, consistent chain, and so does a chain recomputed
-    from an edited row onwards: only a head hash kept outside the database
-    (``expected_head``) catches those (docs/audit.md).
+    An edited row no longer matches its content hash; a removed, inserted or
+    reordered row breaks the link from the next entry's ``prev_hash`` or the
+    run of places; a changed id or place no longer matches the link hash. A
+    removal at the very end leaves a shorter, consistent chain, and so does a
+    chain recomputed from an edited row onwards: only a head hash kept outside
+    the database (``expected_head``) catches those (docs/audit.md).
     """
+    # Inside a transaction that wrote entries (the tests), link them first, as
+    # its commit would; a check run on its own has nothing pending.
+    link_pending(connection)
     if expected_head is not None:
         expected_head = expected_head.strip().lower()
-    fields = ("id", "prev_hash", "entry_hash", *HASHED_FIELDS)
-    previous, previous_id = GENESIS_HASH, None
+    fields = ("id", "chain_seq", "prev_hash", "entry_hash", "content_hash", *HASHED_FIELDS)
+    previous, previous_id, previous_seq = GENESIS_HASH, None, 0
     checked = 0
     seen_expected = expected_head is None
-    rows = AuditEntry.objects.order_by("id").values_list(*fields).iterator(chunk_size=chunk_size)
+    linked_at_commit = False
+    rows = (
+        AuditEntry.objects.filter(chain_seq__isnull=False)
+        .order_by("chain_seq")
+        .values_list(*fields)
+        .iterator(chunk_size=chunk_size)
+    )
+
+    def failed(entry_id, problem):
+        return Verdict(False, checked, previous, previous_id, entry_id, problem)
+
     for row in rows:
-        entry_id, prev_hash, entry_hash, *values = row
-        if prev_hash != previous:
-            return Verdict(
-                False,
-                checked,
-                previous,
-                previous_id,
+        entry_id, seq, prev_hash, entry_hash, content_hash, *values = row
+        if prev_hash != previous or seq != previous_seq + 1:
+            return failed(
                 entry_id,
                 _(
                     "its link to the previous entry (%(previous)s) is broken: an entry "
@@ -52,14 +72,28 @@ def verify(expected_head: str | None = None, chunk_size: int = 5000) -> Verdict:
             )
         pairs = zip(HASHED_FIELDS, values, strict=True)
         content = {name: _normalise(name, value) for name, value in pairs}
-        if compute_hash(content, prev_hash) != entry_hash:
-            return Verdict(
-                False, checked, previous, previous_id, entry_id, _("its content was altered")
-            )
-        previous, previous_id = entry_hash, entry_id
+        if content_hash is None:
+            # Written before linking moved to commit time: only ever at the start.
+            if linked_at_commit or compute_hash(content, prev_hash) != entry_hash:
+                return failed(entry_id, _("its content was altered"))
+        else:
+            linked_at_commit = True
+            if content_digest(content) != content_hash:
+                return failed(entry_id, _("its content was altered"))
+            if link_hash(prev_hash, seq, entry_id, content_hash) != entry_hash:
+                return failed(entry_id, _("its number or its place in the chain was changed"))
+        previous, previous_id, previous_seq = entry_hash, entry_id, seq
         checked += 1
         if expected_head is not None and entry_hash == expected_head:
             seen_expected = True
+    unlinked = (
+        AuditEntry.objects.filter(chain_seq__isnull=True).order_by("id").values_list("id").first()
+    )
+    if unlinked is not None:
+        return failed(
+            unlinked[0],
+            _("it is not linked into the chain: it was written past the linking trigger"),
+        )
     if not seen_expected:
         return Verdict(
             False,

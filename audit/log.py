@@ -83,12 +83,29 @@ def record_search(request, *, model, query: dict) -> AuditEntry:
     )
 
 
-def record_export(request, *, model, fmt: str, filters: dict, rows: int, anonymised: bool):
+def record_export(
+    request,
+    *,
+    model,
+    fmt: str,
+    filters: dict,
+    rows: int,
+    anonymised: bool,
+    outcome: str | None = None,
+    extra: dict | None = None,
+    actor=None,
+):
+    """An export: its format, filters, rows and whether names were left out.
+
+    ``outcome`` for an export recorded more than once: ``started`` before the first
+    byte of a stream, then ``complete`` or ``incomplete`` (with the rows actually
+    sent) when it ends; ``failed`` for a background job that did not finish.
+    """
+    data = {"format": fmt, "filters": filters, "rows": rows, "anonymised": anonymised}
+    if outcome is not None:
+        data["outcome"] = outcome
     return record(
-        AuditEvent.EXPORT,
-        request=request,
-        model=model,
-        data={"format": fmt, "filters": filters, "rows": rows, "anonymised": anonymised},
+        AuditEvent.EXPORT, actor=actor, request=request, model=model, data={**data, **(extra or {})}
     )
 
 

@@ -1,10 +1,18 @@
 """The audit log: django-auditlog's entry, append-only and hash-chained.
 
-Each entry stores a SHA-256 over its own content and the previous entry's
-hash. Editing, removing or reordering any row breaks the chain, which
-``manage.py verify_audit`` detects. Database triggers (migration 0002) refuse
-UPDATE and DELETE on the table, so the application cannot rewrite history
-either; the chain catches an intruder who drops the triggers first.
+Each entry stores a SHA-256 over its own content (``content_hash``) and a link
+hash over the previous entry's hash, its place in the chain, its id and that
+content hash (``entry_hash``). Editing, removing or reordering any row breaks
+the chain, which ``manage.py verify_audit`` detects. Database triggers
+(migration 0002) refuse UPDATE and DELETE on the table, so the application
+cannot rewrite history either; the chain catches an intruder who drops the
+triggers first.
+
+Linking is the only moment appenders wait for each other, and it lasts an
+instant (docs/audit.md, "Linking at commit"): on PostgreSQL an entry is written
+unlinked and a deferred trigger (``audit/linking.py``) links it as the last
+step of its transaction's commit; on SQLite, where a writing transaction holds
+the whole database from its start, an entry is linked as it is written.
 """
 
 import datetime as dt
@@ -22,7 +30,8 @@ from django.utils.translation import gettext_lazy as _
 from casework.choices import QuickChoiceDisplay
 
 GENESIS_HASH = "0" * 64
-# Key for PostgreSQL's advisory lock: one appender at a time, so the chain never forks.
+# Key for PostgreSQL's advisory lock, taken by the linking trigger at commit:
+# one linker at a time, so the chain never forks (audit/linking.py).
 CHAIN_LOCK_KEY = 7_300_210_042
 
 
@@ -60,8 +69,25 @@ class AuditEntry(QuickChoiceDisplay, AbstractLogEntry):
         related_name="+",
         verbose_name=_("content type"),
     )
-    prev_hash = models.CharField(_("previous hash"), max_length=64, editable=False)
-    entry_hash = models.CharField(_("hash"), max_length=64, editable=False, unique=True)
+    # Filled when the entry is linked into the chain: at commit on PostgreSQL
+    # (audit/linking.py), as it is written on SQLite. Empty only inside the
+    # transaction that wrote it. NULL, not "", for the hashes: "not linked yet"
+    # must stay apart from any value, and the unique index allows many NULLs.
+    chain_seq = models.BigIntegerField(
+        _("place in the chain"), null=True, unique=True, editable=False
+    )
+    prev_hash = models.CharField(  # noqa: DJ001
+        _("previous hash"), max_length=64, null=True, editable=False
+    )
+    entry_hash = models.CharField(  # noqa: DJ001
+        _("hash"), max_length=64, null=True, editable=False, unique=True
+    )
+    # SHA-256 of the content fields (HASHED_FIELDS), computed as the entry is
+    # written; empty for entries written before linking moved to commit time,
+    # whose entry_hash covers the content directly (docs/audit.md).
+    content_hash = models.CharField(  # noqa: DJ001
+        _("content hash"), max_length=64, null=True, editable=False
+    )
 
     class Meta(AbstractLogEntry.Meta):
         verbose_name = _("audit entry")
@@ -71,6 +97,10 @@ class AuditEntry(QuickChoiceDisplay, AbstractLogEntry):
             models.Index(fields=["content_type", "object_id", "-id"], name="audit_object"),
             models.Index(fields=["actor", "-id"], name="audit_actor"),
             models.Index(fields=["event", "-id"], name="audit_event"),
+            # The entries waiting for their commit to link them: a handful at most.
+            models.Index(
+                fields=["id"], condition=models.Q(chain_seq__isnull=True), name="audit_unlinked"
+            ),
         ]
 
     def save(self, *args, **kwargs):
@@ -78,10 +108,6 @@ class AuditEntry(QuickChoiceDisplay, AbstractLogEntry):
             raise AppendOnlyError("Audit entries are append-only.")
         using = kwargs.get("using") or "default"
         with transaction.atomic(using=using):
-            connection = connections[using]
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
             super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -96,8 +122,7 @@ class AuditEntry(QuickChoiceDisplay, AbstractLogEntry):
         using=None,
         update_fields=None,
     ):
-        # Runs after pre_save, where auditlog fills in actor and address, and
-        # inside the lock taken in save(): the last hash cannot change under us.
+        # Runs after pre_save, where auditlog fills in actor and address.
         if self.timestamp is None:
             self.timestamp = timezone.now()
         if self.actor_id is None:
@@ -107,16 +132,29 @@ class AuditEntry(QuickChoiceDisplay, AbstractLogEntry):
             if actor is not None and actor.pk is not None:
                 self.actor = actor
                 self.actor_email = actor.email or None
-        last = (
-            type(self)
-            .objects.using(using)
-            .order_by("-id")
-            .values_list("entry_hash", flat=True)
-            .first()
-        )
-        self.prev_hash = last or GENESIS_HASH
-        self.entry_hash = compute_hash(content_of(self), self.prev_hash)
+        self.content_hash = content_digest(content_of(self))
+        self.chain_seq = self.prev_hash = self.entry_hash = None
+        if connections[using].vendor != "postgresql":
+            # SQLite: this transaction began IMMEDIATE (config/settings.py), so it
+            # holds the only write lock until it commits: nobody can link in between.
+            # The id is taken here (the next after the last) because the link covers it.
+            self._link_now(using)
+            force_insert = True
         return super()._save_table(raw, cls, force_insert, force_update, using, update_fields)
+
+    def _link_now(self, using):
+        table = self._meta.db_table
+        with connections[using].cursor() as cursor:
+            # The head and the last id in one query (an empty log has neither).
+            cursor.execute(
+                f"SELECT (SELECT max(id) FROM {table}), chain_seq, entry_hash FROM {table} "
+                "WHERE chain_seq IS NOT NULL ORDER BY chain_seq DESC LIMIT 1"
+            )
+            last_id, seq, head_hash = cursor.fetchone() or (None, None, None)
+        self.id = (last_id or 0) + 1
+        self.chain_seq = (seq or 0) + 1
+        self.prev_hash = head_hash or GENESIS_HASH
+        self.entry_hash = link_hash(self.prev_hash, self.chain_seq, self.id, self.content_hash)
 
 
 HASHED_FIELDS = (
@@ -159,6 +197,25 @@ def content_of(entry) -> dict:
     return {name: _normalise(name, getattr(entry, name)) for name in HASHED_FIELDS}
 
 
+def _payload(content: dict) -> str:
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_digest(content: dict) -> str:
+    """SHA-256 of an entry's content fields, as stored in ``content_hash``."""
+    return hashlib.sha256(_payload(content).encode("utf-8")).hexdigest()
+
+
+def link_hash(prev_hash: str, chain_seq: int, entry_id: int, content_hash: str) -> str:
+    """An entry's ``entry_hash``: the previous hash, its place, its id and its content.
+
+    The same formula runs in SQL when PostgreSQL links at commit (audit/linking.py).
+    """
+    text = f"{prev_hash}:{chain_seq}:{entry_id}:{content_hash}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def compute_hash(content: dict, prev_hash: str) -> str:
-    payload = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256((prev_hash + payload).encode("utf-8")).hexdigest()
+    """``entry_hash`` of an entry written before linking moved to commit time
+    (``content_hash`` empty): the previous hash and the content, nothing else."""
+    return hashlib.sha256((prev_hash + _payload(content)).encode("utf-8")).hexdigest()

@@ -828,7 +828,7 @@ def _audit(conn, rows: int, offset: int) -> None:
             INSERT INTO audit_auditentry (object_pk, object_id, object_repr, serialized_data,
                 action, changes_text, changes, cid, remote_addr, remote_port, timestamp,
                 additional_data, actor_email, event, prev_hash, entry_hash, actor_id,
-                content_type_id)
+                content_type_id, chain_seq)
             SELECT object_id::text, object_id,
                 CASE ct
                     WHEN %(t_case)s THEN coalesce(
@@ -853,7 +853,7 @@ def _audit(conn, rows: int, offset: int) -> None:
                 CASE WHEN k = 1 THEN repeat('0', 64)
                      ELSE encode(sha256(convert_to('bench:' || (k - 1), 'UTF8')), 'hex') END,
                 encode(sha256(convert_to('bench:' || k, 'UTF8')), 'hex'),
-                (%(actors)s::bigint[])[ai], ct
+                (%(actors)s::bigint[])[ai], ct, k
             FROM (
                 SELECT k, ct, event, ra, ai,
                     CASE ct WHEN %(t_case)s THEN 1 + floor(ro * %(m_case)s)::bigint

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from . import data, db, exports, inprocess, notes, serve
+from . import data, db, exports, inprocess, mixed, notes, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -245,6 +245,37 @@ def targets(size: str, by: dict, exported: dict, http: dict) -> list[Target]:
     return out
 
 
+def mixed_targets(result: dict) -> list[Target]:
+    """Each page's p95 while an import job and an export job of every case run, against
+    the same page on the idle server (bench/mixed.py): at most twice."""
+    out = []
+    for name, page in result.get("pages", {}).items():
+        target = Target(f"Mixed load: {name} p95, jobs running vs idle", "≤ 2× idle", "—", "", None)
+        target.key = f"mixed_{name.replace(' ', '_')}"
+        loaded = page["load_p95_ms"]
+        jobs = ", ".join(
+            f"{kind} {job['status']}" + (f" in {job['seconds']:.0f} s" if job["seconds"] else "")
+            for kind, job in result["jobs"].items()
+        )
+        if loaded is None or result.get("error"):
+            target.why = result.get("error", "not timed under load")
+        else:
+            ratio = loaded / page["idle_p95_ms"]
+            target.measured = (
+                f"{loaded:.0f} ms vs {page['idle_p95_ms']:.0f} ms idle "
+                f"({page['load_requests']} requests; {jobs})"
+            )
+            target.ratio = f"{ratio:.2f}×"
+            target.met = ratio <= 2
+        out.append(target)
+    if not out:
+        target = Target("Mixed load: pages while jobs run", "≤ 2× idle", "—", "", None)
+        target.key = "mixed"
+        target.why = result.get("error", "not measured")
+        out.append(target)
+    return out
+
+
 def machine(url: str) -> dict:
     cpu = ""
     try:
@@ -464,8 +495,20 @@ def everything(*, size, url, loaded, started, static_problem) -> int:
     log(
         "bench:   " + (http.get("error") or f"{http['rps']:.0f} req/s, p95 {http['p95_ms']:.0f} ms")
     )
+    if "mixed" in skip or (only() and "mixed" not in only()):
+        mixed_load = {"error": "skipped (BENCH_SKIP)"}
+    else:
+        log("bench: mixed load: the case list and a case page while jobs run ...")
+        mixed_load = mixed.measure(
+            size=size,
+            cookie=session_cookie(clients["admin"]),
+            admin=users["admin"],
+            case_list=listing,
+            case_page=f"/cases/{subjects.short_case}/",
+            log=log,
+        )
     info["load_average_end"] = os.getloadavg()
-    found = targets(size, by, exported, http)
+    found = targets(size, by, exported, http) + mixed_targets(mixed_load)
     path = write(size, when, info, loaded, subjects, items, exported, http, found, static_problem)
     log("")
     log(f"| {'Figure':58} | {'Target':18} | {'Measured':40} | Met |")

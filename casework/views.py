@@ -2,12 +2,10 @@
 writes through casework.services (one function per action, audited)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
-from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -42,18 +40,6 @@ from .paging import ListPaginator, count_up_to
 PAGE_SIZE = 50
 # The dashboard says "Cases with no lawyer (1000+)" past this: the list links to them all.
 DASHBOARD_COUNT_CAP = 1000
-
-
-@login_not_required
-@require_safe
-def healthz(request):
-    """For the load balancer: 200 when the database answers, 503 when it does not."""
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-    except Exception:
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    return JsonResponse({"status": "ok"})
 
 
 def _page(request, queryset, paginator=Paginator):

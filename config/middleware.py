@@ -101,7 +101,7 @@ class LoopbackHealthCheckMiddleware:
 
     def __call__(self, request):
         if request.path_info == "/healthz" and _is_loopback(request.META.get("REMOTE_ADDR")):
-            from casework.views import healthz
+            from config.health import healthz
 
             return healthz(request)
         return self.get_response(request)

@@ -127,6 +127,9 @@ INSTALLED_APPS = [
     "casework",
     "audit",
     "reports",
+    "django_tasks",
+    "django_tasks_db",
+    "jobs",
 ]
 
 MIDDLEWARE = [
@@ -158,6 +161,8 @@ MIDDLEWARE = [
     "audit.middleware.AuditlogMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
+    # Its process_exception runs first: a view that lost a deadlock runs again.
+    "config.retry.RetryOnConflictMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -212,6 +217,10 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+
+# A request whose transaction PostgreSQL ended to break a deadlock or a
+# serialisation conflict is run again, this many tries in all (config/retry.py).
+DATABASE_RETRY_ATTEMPTS = env_int("DATABASE_RETRY_ATTEMPTS", 4)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -292,6 +301,23 @@ CACHES = {
         "LOCATION": "casework_cache",
     }
 }
+
+# --- Background jobs (docs/jobs.md) -----------------------------------------
+# django-tasks with its database backend: the queue is a table in the same
+# database, so nothing else runs for it; `manage.py jobs_worker` runs the jobs,
+# as many workers on as many machines as wanted.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Finished files (exports, reports) live here until they expire. With workers on
+# several machines this must be storage they all share with the web servers.
+JOB_FILES_DIR = Path(env_str("JOB_FILES_DIR", str(BASE_DIR / "var" / "job-files")))
+JOB_FILES_HOURS = env_int("JOB_FILES_HOURS", 24)
+# A running job gives a sign of life this often; silent for JOB_STALE_SECONDS, its
+# worker is taken as gone and the job runs again, JOB_MAX_ATTEMPTS runs in all.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 5)
+JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 600)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
+# A list export of more rows than this is made by a job rather than in the request.
+EXPORT_JOB_ROWS = env_int("EXPORT_JOB_ROWS", 20000)
 
 # Internationalisation: English and Khmer.
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")

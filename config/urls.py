@@ -5,7 +5,8 @@ from django.templatetags.static import static
 from django.urls import include, path
 
 from accounts import views as accounts_views
-from casework import views as casework_views
+
+from . import health
 
 
 def favicon(request):
@@ -18,11 +19,12 @@ urlpatterns = [
     # Before the admin's own: its password form would skip the second factor.
     path("admin/login/", accounts_views.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
-    path("healthz", casework_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     # Browsers and tools ask for /favicon.ico whatever the page links.
     path("favicon.ico", login_not_required(favicon)),
     path("i18n/setlang/", accounts_views.set_language, name="set_language"),
     path("audit/", include("audit.urls")),
+    path("jobs/", include("jobs.urls")),
     path("", include("reports.urls")),
     path("", include("casework.urls")),
 ]

@@ -22,7 +22,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Case as DbCase
 from django.db.models import CharField, Count, F, Q, Value, When
 from django.db.models.functions import TruncMonth
@@ -550,7 +550,22 @@ def _data_changed(sender, **kwargs):
     update_fields = kwargs.get("update_fields")
     if update_fields is not None and set(update_fields) <= {"last_login"}:
         return  # signing in changes no figure
-    forget_figures()
+    _forget_figures_after_commit()
+
+
+def _forget_figures_after_commit() -> None:
+    """Move the version on once the change is committed, once per transaction.
+
+    Not inside the writer's transaction: the version is one row that every write
+    would otherwise lock until its commit, making all writers wait for each other and
+    closing deadlocks with record locks (docs/audit.md, "No one waits"). After the
+    commit is also right: figures computed before the new version was written are
+    retired by it, whichever committed data they saw.
+    """
+    pending = getattr(connection, "run_on_commit", None) or []
+    if any(func is forget_figures for _sids, func, *_rest in pending):
+        return
+    transaction.on_commit(forget_figures)
 
 
 for _name, _signal in [

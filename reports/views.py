@@ -3,15 +3,20 @@ file contains and why: docs/reports.md.
 
 Every export is written to the audit log *before* its first byte is sent, with
 the number of rows it holds (counted first for the streamed CSV), so an
-interrupted download is still on record as the export that was asked for.
+interrupted download is still on record as the export that was asked for. A
+streamed CSV is recorded a second time when the stream ends: complete, or cut
+off (the reader went away, the database failed) with the rows actually sent.
 """
 
 import datetime as dt
 import hashlib
+import logging
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.files.uploadhandler import MemoryFileUploadHandler, SkipFile
+from django.db import DatabaseError, connection
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
@@ -24,6 +29,8 @@ from audit.models import AuditEvent
 from casework import access, selectors
 from casework.filters import CaseFilter, DetaineeFilter
 from casework.models import Case, Detainee
+from jobs import runner as jobs
+from jobs.models import Job
 
 from . import exports, importer
 from .dossier import dossier_context
@@ -33,6 +40,8 @@ from .pdf import render_pdf
 from .pseudonyms import pseudonym
 from .spreadsheet import csv_stream, xlsx_file
 from .svg import report_charts
+
+logger = logging.getLogger("casework.exports")
 
 # Only admins pass a role check that names no role (casework.access.require_role).
 admin_only = access.require_role()
@@ -100,6 +109,7 @@ def reports_page(request):
 @admin_only
 @require_safe
 def report_pdf(request):
+    """The figures as a PDF, made by a background job: the page follows it."""
     form = ReportForm(request.GET, user=request.user)
     try:
         anonymised = _anonymised(request)
@@ -107,8 +117,21 @@ def report_pdf(request):
         return _bad_request(request, {"anonymised": [str(exc)]})
     if not form.is_valid():
         return _bad_request(request, form.errors)
+    job = jobs.start(
+        Job.Kind.REPORT_PDF,
+        user=request.user,
+        params={"query": request.GET.urlencode(), "anonymised": anonymised},
+    )
+    return redirect(job)
+
+
+def report_pdf_file(user, query, *, anonymised: bool) -> tuple[bytes, dict, dict]:
+    """The report's PDF for ``user`` (by the job): the bytes, the filters, the figures."""
+    form = ReportForm(query, user=user)
+    if not form.is_valid():
+        raise ValueError("the report's filters are no longer valid")
     period = form.period()
-    figures = Report(request.user, period).all()
+    figures = Report(user, period).all()
     if anonymised:
         _pseudonymise(figures)
     pdf = render_pdf(
@@ -119,23 +142,10 @@ def report_pdf(request):
             "period": period,
             "anonymised": anonymised,
             "generated_at": timezone.now(),
-            "generated_by": request.user,
+            "generated_by": user,
         },
-        request=request,
     )
-    record_export(
-        request,
-        model=Case,
-        fmt="pdf",
-        filters={"report": "figures", **form.as_filters()},
-        rows=len(figures["held"]["rows"]),
-        anonymised=anonymised,
-    )
-    response = HttpResponse(pdf, content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="{_filename("casework-report", anonymised, "pdf")}"'
-    )
-    return _no_store(response)
+    return pdf, {"report": "figures", **form.as_filters()}, figures
 
 
 def _pseudonymise(figures: dict):
@@ -154,31 +164,143 @@ def _pseudonymise(figures: dict):
 # --- List exports ------------------------------------------------------------
 
 
-def _export(request, *, model, filterset, rows, columns, fmt: str, stem: str, anonymised):
-    """The list's rows as CSV or XLSX, audited; 400 when a filter is not understood."""
+def _export(request, source: "ExportSource", fmt: str):
+    """The list's rows as CSV or XLSX, audited; 400 when a filter is not understood.
+
+    Past ``EXPORT_JOB_ROWS`` rows the file is made by a background job instead
+    (jobs/kinds.py), and the person is taken to its page to follow it.
+    """
+    filterset = source.filterset
     if filterset.is_bound and not filterset.is_valid():
         return _bad_request(request, filterset.form.errors)
-    queryset = _deterministic(filterset.qs)
-    filters = {name: request.GET[name] for name in filterset.filters if request.GET.get(name)}
-    header = [str(label) for _key, label, _width in columns]
-    filename = _filename(stem, anonymised, fmt)
-    if fmt == "csv":
-        count = queryset.count()
-        record_export(
-            request, model=model, fmt=fmt, filters=filters, rows=count, anonymised=anonymised
+    queryset = source.queryset()
+    model, anonymised = source.model, source.anonymised
+    filters = source.filters(request.GET)
+    count = queryset.count()
+    if count > settings.EXPORT_JOB_ROWS:
+        job = jobs.start(
+            Job.Kind.EXPORT,
+            user=request.user,
+            params={
+                "what": source.what,
+                "format": fmt,
+                "query": request.GET.urlencode(),
+                "anonymised": anonymised,
+                "rows": count,
+            },
         )
+        return redirect(job)
+    header = source.header()
+    filename = source.filename(fmt)
+    if fmt == "csv":
+        started = record_export(
+            request,
+            model=model,
+            fmt=fmt,
+            filters=filters,
+            rows=count,
+            anonymised=anonymised,
+            outcome="started",
+        )
+
+        def ended(sent: int, complete: bool):
+            _record_end(
+                request,
+                model=model,
+                filters=filters,
+                anonymised=anonymised,
+                sent=sent,
+                expected=count,
+                complete=complete,
+                started=started.pk,
+            )
+
         language = translation.get_language()
         response = StreamingHttpResponse(
-            csv_stream(header, _in_language(language, rows(queryset))),
+            _CountedCsv(header, _in_language(language, source.rows(queryset)), ended),
             content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return _no_store(response)
-    widths = [width for _key, _label, width in columns]
-    handle, count = xlsx_file(str(model._meta.verbose_name_plural), header, rows(queryset), widths)
+    handle, count = xlsx_file(
+        str(model._meta.verbose_name_plural), header, source.rows(queryset), source.widths()
+    )
     record_export(request, model=model, fmt=fmt, filters=filters, rows=count, anonymised=anonymised)
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
     return _no_store(response)
+
+
+class _CountedCsv:
+    """``csv_stream``, calling ``ended(rows_sent, complete)`` once, when the stream stops.
+
+    A piece counts as sent once the server asks for the next one (a WSGI server
+    asks after writing it to the socket), so a reader who goes away, or a
+    database that fails mid-way, leaves the rows actually sent on record. The
+    server closes the response in every case (``close`` below), even when the
+    reader left before the first piece.
+    """
+
+    def __init__(self, header, rows, ended):
+        self._ended = ended
+        self._done = False
+        self._pulled = self._sent = 0
+        self._pieces = self._stream(header, rows)
+
+    def __iter__(self):
+        return self._pieces
+
+    def _counting(self, rows):
+        for row in rows:
+            self._pulled += 1
+            yield row
+
+    def _stream(self, header, rows):
+        complete = False
+        try:
+            for piece in csv_stream(header, self._counting(rows)):
+                in_piece = self._pulled
+                yield piece
+                self._sent = in_piece
+            complete = True
+        finally:
+            self._end(complete)
+
+    def _end(self, complete: bool):
+        if not self._done:
+            self._done = True
+            self._ended(self._sent, complete)
+
+    def close(self):
+        self._pieces.close()
+        self._end(False)
+
+
+def _record_end(request, *, model, filters, anonymised, sent, expected, complete, started):
+    data = {"rows": sent, "expected": expected, "started": started}
+    try:
+        if connection.errors_occurred and connection.connection and not connection.is_usable():
+            # The database failed mid-stream and broke the connection: the entry
+            # below opens a new one.
+            connection.close()
+        record_export(
+            request,
+            model=model,
+            fmt="csv",
+            filters=filters,
+            rows=sent,
+            anonymised=anonymised,
+            outcome="complete" if complete else "incomplete",
+            extra=data,
+        )
+    except DatabaseError:
+        # Still gone: the server log keeps it (no filters there: they may hold names).
+        logger.error(
+            "export #%s ended (%s, %d of %d rows sent) but could not be recorded",
+            started,
+            "complete" if complete else "incomplete",
+            sent,
+            expected,
+        )
 
 
 def _deterministic(queryset):
@@ -190,51 +312,68 @@ def _deterministic(queryset):
     return queryset
 
 
-@admin_only
-@require_safe
-def case_export(request, fmt: str):
+class ExportSource:
+    """One list export: its rows, columns and file name, scoped to ``user``.
+
+    Built the same way by the view and by the background job (jobs/kinds.py), from
+    the list's query string, so a file made later holds what the list showed.
+    """
+
+    def __init__(self, user, what: str, query, *, anonymised: bool):
+        self.what = what
+        self.anonymised = anonymised
+        if what == "case":
+            self.model = Case
+            self.filterset = CaseFilter(
+                query or None, queryset=selectors.case_list_queryset(user), user=user
+            )
+            self.rows = lambda qs: exports.case_rows(qs, anonymised=anonymised)
+            self.columns = exports.case_columns(anonymised)
+            self.stem = "cases"
+        else:
+            self.model = Detainee
+            self.filterset = DetaineeFilter(
+                query or None, queryset=selectors.detainee_list_queryset(user), user=user
+            )
+            self.rows = lambda qs: exports.detainee_rows(qs, user=user, anonymised=anonymised)
+            self.columns = exports.detainee_columns(anonymised)
+            self.stem = "people"
+
+    def queryset(self):
+        return _deterministic(self.filterset.qs)
+
+    def filters(self, query) -> dict:
+        return {name: query[name] for name in self.filterset.filters if query.get(name)}
+
+    def header(self) -> list[str]:
+        return [str(label) for _key, label, _width in self.columns]
+
+    def widths(self) -> list:
+        return [width for _key, _label, width in self.columns]
+
+    def filename(self, fmt: str) -> str:
+        return _filename(self.stem, self.anonymised, fmt)
+
+
+def _list_export(request, what: str, fmt: str):
     try:
         anonymised = _anonymised(request)
     except BadParameter as exc:
         return _bad_request(request, {"anonymised": [str(exc)]})
-    filterset = CaseFilter(
-        request.GET or None,
-        queryset=selectors.case_list_queryset(request.user),
-        user=request.user,
-    )
-    return _export(
-        request,
-        model=Case,
-        filterset=filterset,
-        rows=lambda qs: exports.case_rows(qs, anonymised=anonymised),
-        columns=exports.case_columns(anonymised),
-        fmt=fmt,
-        stem="cases",
-        anonymised=anonymised,
-    )
+    source = ExportSource(request.user, what, request.GET, anonymised=anonymised)
+    return _export(request, source, fmt)
+
+
+@admin_only
+@require_safe
+def case_export(request, fmt: str):
+    return _list_export(request, "case", fmt)
 
 
 @admin_only
 @require_safe
 def detainee_export(request, fmt: str):
-    try:
-        anonymised = _anonymised(request)
-    except BadParameter as exc:
-        return _bad_request(request, {"anonymised": [str(exc)]})
-    user = request.user
-    filterset = DetaineeFilter(
-        request.GET or None, queryset=selectors.detainee_list_queryset(user), user=user
-    )
-    return _export(
-        request,
-        model=Detainee,
-        filterset=filterset,
-        rows=lambda qs: exports.detainee_rows(qs, user=user, anonymised=anonymised),
-        columns=exports.detainee_columns(anonymised),
-        fmt=fmt,
-        stem="people",
-        anonymised=anonymised,
-    )
+    return _list_export(request, "detainee", fmt)
 
 
 # --- Dossier -------------------------------------------------------------------
@@ -377,6 +516,8 @@ def _keep_for_confirm(request, plan, rows, *, name, digest):
             "name": name,
             "sha256": digest,
             "plan": plan.digest(),
+            # What the job will write, for its progress bar (jobs/kinds.py).
+            "writes": sum(n for key, n in plan.counts().items() if "unchanged" not in key),
             "rows": rows,
             "at": timezone.now().isoformat(),
         }
@@ -410,56 +551,67 @@ def import_confirm(request):
             request, _("This preview has expired or was replaced. Upload the file again.")
         )
         return redirect("import_upload")
-    audit = {"stage": "commit", "file": stored["name"], "sha256": stored["sha256"]}
+    # Written by a background job (jobs/kinds.py): the page follows it.
+    job = jobs.start(
+        Job.Kind.IMPORT,
+        user=request.user,
+        params={
+            "name": stored["name"],
+            "sha256": stored["sha256"],
+            "plan": stored["plan"],
+            "writes": stored.get("writes"),
+            "rows": stored["rows"],
+        },
+    )
+    request.session.pop(SESSION_KEY, None)
+    return redirect(job)
+
+
+def import_rows(job):
+    """Write an import's rows (by the job), as the preview showed them, with the
+    audit entry in the same transaction. ``PlanChanged`` when the records changed
+    since the preview: nothing is written, and that refusal is recorded."""
+    params = job.params
+    audit = {
+        "stage": "commit",
+        "file": params["name"],
+        "sha256": params["sha256"],
+        "job": str(job.pk),
+    }
+    user = job.requested_by
 
     def audited(plan):
         record(
             AuditEvent.IMPORT,
-            request=request,
+            actor=user,
             model=Case,
-            object_repr=stored["name"],
-            data={**audit, "rows": len(stored["rows"]), **plan.counts()},
+            object_repr=params["name"],
+            data={**audit, "rows": len(params["rows"]), **plan.counts()},
         )
 
     try:
-        plan = importer.apply_plan(
-            stored["rows"], request.user, expected_digest=stored["plan"], on_commit=audited
+        return importer.apply_plan(
+            params["rows"], user, expected_digest=params["plan"], on_commit=audited
         )
-    except importer.PlanChanged as exc:
-        plan = exc.plan
+    except importer.PlanChanged:
         record(
             AuditEvent.IMPORT,
-            request=request,
+            actor=user,
             model=Case,
-            object_repr=stored["name"],
+            object_repr=params["name"],
             data={**audit, "refused": "records changed since the preview"},
         )
-        _keep_for_confirm(
-            request, plan, stored["rows"], name=stored["name"], digest=audit["sha256"]
-        )
-        messages.warning(
-            request,
-            _(
-                "The records changed since the preview, so nothing was written. "
-                "Here is what the import would do now."
-            ),
-        )
-        return _preview(request, plan, name=stored["name"], digest=stored["sha256"], status=409)
-    request.session.pop(SESSION_KEY, None)
-    counts = plan.counts()
-    messages.success(
-        request,
-        _(
-            "Imported %(name)s: %(cc)d cases opened, %(cu)d updated; %(pc)d people added, "
-            "%(pu)d updated; %(ac)d people added to cases."
-        )
-        % {
-            "name": stored["name"],
-            "cc": counts["cases_created"],
-            "cu": counts["cases_updated"],
-            "pc": counts["people_created"],
-            "pu": counts["people_updated"],
-            "ac": counts["accused_added"],
-        },
-    )
-    return redirect("import_upload")
+        raise
+
+
+def import_summary(counts: dict) -> str:
+    return _(
+        "%(cc)d cases opened, %(cu)d updated; %(pc)d people added, "
+        "%(pu)d updated; %(ac)d people added to cases."
+    ) % {
+        "cc": counts.get("cases_created", 0),
+        "cu": counts.get("cases_updated", 0),
+        "pc": counts.get("people_created", 0),
+        "pu": counts.get("people_updated", 0),
+        "ac": counts.get("accused_added", 0),
+    }

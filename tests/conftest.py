@@ -139,3 +139,24 @@ def pytest_runtest_teardown(item, nextitem):
         # The flush also emptied the reference data the migrations ship.
         with blocker.unblock(), disable_auditlog():
             load_reference_data(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _job_files(settings, tmp_path_factory):
+    """Files made by background jobs go to a folder of the test's own."""
+    settings.JOB_FILES_DIR = tmp_path_factory.mktemp("job-files")
+
+
+def run_jobs():
+    """What a worker does with the jobs waiting now (``jobs_worker --batch``).
+
+    Inside the test's transaction: the worker's ``close_old_connections`` would
+    close the connection that holds it (a real worker's has no transaction open).
+    """
+    from unittest import mock
+
+    from django.core.management import call_command
+    from django_tasks_db.management.commands import db_worker
+
+    with mock.patch.object(db_worker, "close_old_connections", lambda: None):
+        call_command("jobs_worker", "--batch", verbosity=0)

@@ -43,7 +43,7 @@ MATRIX = {
     "audit_verify": (None, ADMIN, 200),
     # Reports, exports and imports (reports/): figures for managers, files for admins.
     "reports": (None, MANAGERS, 200),
-    "report_pdf": (None, ADMIN, 200),
+    "report_pdf": (None, ADMIN, 302),  # starts a job, and goes to its page
     "case_export_csv": (None, ADMIN, 200),
     "case_export_xlsx": (None, ADMIN, 200),
     "detainee_export_csv": (None, ADMIN, 200),
@@ -81,6 +81,11 @@ OPEN = {
     "backup_tokens",
     "profile",
     "disable",
+    # A background job's page, progress and file: the person who asked for it only,
+    # 404 for everyone else whatever the role (tests/test_jobs.py).
+    "job_detail",
+    "job_status",
+    "job_file",
 }
 
 

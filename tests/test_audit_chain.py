@@ -13,14 +13,16 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, ProtectedError
 
 from audit.chain import verify
+from audit.linking import link_pending
 from audit.log import record
 from audit.models import (
     HASHED_FIELDS,
     AppendOnlyError,
     AuditEntry,
     AuditEvent,
-    compute_hash,
+    content_digest,
     content_of,
+    link_hash,
 )
 from casework.models import Lawyer
 
@@ -37,7 +39,9 @@ def make_entries(count: int = 4) -> list[AuditEntry]:
         lawyer = f.make_lawyer(f"Chain Lawyer {n}")
         lawyer.organisation = f"Legal aid group {n}"
         lawyer.save()
-    return list(AuditEntry.objects.order_by("id"))
+    # The test's transaction never commits: link now, as a commit would.
+    link_pending(connection)
+    return list(AuditEntry.objects.order_by("chain_seq"))
 
 
 def verify_audit(*args) -> str:
@@ -109,22 +113,28 @@ def swap_contents(first: int, second: int):
     raw(f"UPDATE {TABLE} SET {assignments} WHERE id = %s", [*first_values, second])
 
 
+def rehash(entry: AuditEntry, previous: str) -> str:
+    """Set one row's hashes as the application would have written them."""
+    entry_hash = link_hash(previous, entry.chain_seq, entry.pk, content_digest(content_of(entry)))
+    raw(
+        f"UPDATE {TABLE} SET content_hash = %s, prev_hash = %s, entry_hash = %s WHERE id = %s",
+        [content_digest(content_of(entry)), previous, entry_hash, entry.pk],
+    )
+    return entry_hash
+
+
 def rehash_from(entry_id: int):
     """Recompute every hash from ``entry_id`` on: the chain checks out again."""
-    entries = list(AuditEntry.objects.filter(id__gte=entry_id).order_by("id"))
+    start = AuditEntry.objects.get(pk=entry_id).chain_seq
+    entries = list(AuditEntry.objects.filter(chain_seq__gte=start).order_by("chain_seq"))
     previous = (
-        AuditEntry.objects.filter(id__lt=entry_id)
-        .order_by("-id")
+        AuditEntry.objects.filter(chain_seq__lt=start)
+        .order_by("-chain_seq")
         .values_list("entry_hash", flat=True)
         .first()
-    )
+    ) or "0" * 64
     for entry in entries:
-        new_hash = compute_hash(content_of(entry), previous)
-        raw(
-            f"UPDATE {TABLE} SET prev_hash = %s, entry_hash = %s WHERE id = %s",
-            [previous, new_hash, entry.pk],
-        )
-        previous = new_hash
+        previous = rehash(entry, previous)
 
 
 # --- An intact log ---------------------------------------------------------
@@ -178,6 +188,7 @@ def test_hashed_content_reads_back_unchanged(db, admin_user):
     )
     read_back = AuditEntry.objects.get(pk=written.pk)
     assert content_of(read_back) == content_of(written)
+    assert read_back.content_hash == content_digest(content_of(read_back))
     assert set(content_of(read_back)) == set(HASHED_FIELDS)
     assert verify().ok
 
@@ -224,11 +235,7 @@ def test_edited_and_rehashed_entry_breaks_the_next_link(db):
     target, following = entries[3], entries[4]
     drop_append_only_triggers()
     raw(f"UPDATE {TABLE} SET object_repr = %s WHERE id = %s", ["Someone else", target.pk])
-    edited = AuditEntry.objects.get(pk=target.pk)
-    raw(
-        f"UPDATE {TABLE} SET entry_hash = %s WHERE id = %s",
-        [compute_hash(content_of(edited), edited.prev_hash), target.pk],
-    )
+    rehash(AuditEntry.objects.get(pk=target.pk), target.prev_hash)
 
     with pytest.raises(CommandError, match=rf"entry #{following.pk}: its link .* \(#{target.pk}\)"):
         verify_audit()
@@ -258,13 +265,40 @@ def test_deleted_first_entry_is_caught(db):
 
 
 def test_swapped_rows_are_named(db):
+    """Whole rows swapped, hashes and places too, under each other's numbers."""
     entries = make_entries()
     first, second = entries[2], entries[5]
     drop_append_only_triggers()
     swap_rows(first.pk, second.pk)
     assert AuditEntry.objects.get(pk=first.pk).entry_hash == second.entry_hash
 
-    with pytest.raises(CommandError, match=rf"entry #{first.pk}: its link"):
+    # In chain order the first row met is the one now numbered like the second.
+    with pytest.raises(
+        CommandError, match=rf"entry #{second.pk}: its number or its place in the chain"
+    ):
+        verify_audit()
+
+
+def test_moved_entry_breaks_the_run_of_places(db):
+    """An entry given another place in the chain, its own hashes recomputed."""
+    entries = make_entries()
+    target = entries[2]
+    drop_append_only_triggers()
+    raw(f"UPDATE {TABLE} SET chain_seq = chain_seq + 1000 WHERE id = %s", [target.pk])
+    rehash(AuditEntry.objects.get(pk=target.pk), target.prev_hash)
+
+    with pytest.raises(CommandError, match=rf"entry #{entries[3].pk}: its link"):
+        verify_audit()
+
+
+def test_entry_written_past_the_linking_trigger_is_named(db):
+    last = make_entries(1)[-1]
+    drop_append_only_triggers()
+    raw(
+        f"UPDATE {TABLE} SET chain_seq = NULL, prev_hash = NULL, entry_hash = NULL WHERE id = %s",
+        [last.pk],
+    )
+    with pytest.raises(CommandError, match=rf"entry #{last.pk}: it is not linked"):
         verify_audit()
 
 

@@ -225,9 +225,18 @@ def test_gunicorn_recovers_when_postgresql_drops_every_connection(tmp_path, pool
     if settings_dict.get("PASSWORD"):
         env["PGPASSWORD"] = settings_dict["PASSWORD"]
     server = Server(env, tmp_path / "gunicorn.log")
+    # /healthz checks on a connection of its own (config/health.py): a signed-in page,
+    # asked with a session cookie, reads the session through the app's own connections
+    # (and sends the unknown session to sign in: 302).
+    page = "/jobs/00000000-0000-0000-0000-000000000000/status.json"
+    headers = {
+        "X-Forwarded-Proto": "https",
+        "Cookie": "__Host-sessionid=no0such0session0key0here0at0all0x",
+    }
     try:
         for _ in range(4):  # every worker and thread holds a connection now
             assert server.get("/healthz")[0] == 200
+            assert server.get(page, headers)[0] == 302
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
@@ -236,6 +245,7 @@ def test_gunicorn_recovers_when_postgresql_drops_every_connection(tmp_path, pool
             assert cursor.fetchone()[0] >= 1
         time.sleep(0.5)
         answers = [server.get("/healthz")[0] for _ in range(6)]
-        assert answers == [200] * 6, answers
+        answers += [server.get(page, headers)[0] for _ in range(6)]
+        assert answers == [200] * 6 + [302] * 6, answers
     finally:
         server.stop()

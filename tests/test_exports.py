@@ -331,12 +331,19 @@ def test_every_export_is_audited_with_format_filters_rows(
     expected_filters = {"q": "sokha"}
     if model == "case":
         expected_filters = {"province": "KH-2", "sort": "-reference"}
-    assert entry.additional_data == {
-        "format": fmt,
-        "filters": expected_filters,
-        "rows": len(rows),
-        "anonymised": True,
-    }
+    expected = {"format": fmt, "filters": expected_filters, "rows": len(rows), "anonymised": True}
+    if fmt == "csv":
+        # Recorded before the first byte, then again when the whole stream was sent.
+        started = AuditEntry.objects.filter(event=AuditEvent.EXPORT).earliest("id")
+        assert started.additional_data == {**expected, "outcome": "started"}
+        assert entry.additional_data == {
+            **expected,
+            "outcome": "complete",
+            "expected": len(rows),
+            "started": started.pk,
+        }
+    else:
+        assert entry.additional_data == expected
     assert len(rows) > 0
 
 
@@ -344,8 +351,72 @@ def test_audit_entry_is_written_before_the_csv_is_read(admin_client_, world):
     """Even a download stopped after the first byte is on record."""
     response = admin_client_.get("/cases/export.csv")
     assert AuditEntry.objects.filter(event=AuditEvent.EXPORT).count() == 1
-    assert AuditEntry.objects.get(event=AuditEvent.EXPORT).additional_data["rows"] == 4
-    response.close()
+    started = AuditEntry.objects.get(event=AuditEvent.EXPORT).additional_data
+    assert (started["rows"], started["outcome"]) == (4, "started")
+    server_closes(response)  # the reader left before the first byte
+    ended = AuditEntry.objects.filter(event=AuditEvent.EXPORT).latest("id").additional_data
+    assert (ended["outcome"], ended["rows"], ended["expected"]) == ("incomplete", 0, 4)
+
+
+def server_closes(response):
+    """What the WSGI server's call of ``response.close()`` does to the stream, without
+    the end-of-request signal that closes the test's own database connection."""
+    for closer in response._resource_closers:
+        closer()
+
+
+def _many_cases(caseworker, count):
+    for n in range(count):
+        f.make_case("KH-2", caseworker=caseworker, reference=f"CUT-{n:04d}")
+
+
+def test_a_download_cut_off_mid_stream_is_recorded_with_the_rows_sent(
+    admin_client_, caseworker, monkeypatch
+):
+    """The reader goes away after the first piece: the server closes the response."""
+    from reports import spreadsheet
+
+    monkeypatch.setattr(spreadsheet, "FLUSH_EVERY", 5)
+    _many_cases(caseworker, 12)
+    response = admin_client_.get("/cases/export.csv")
+    pieces = iter(response.streaming_content)
+    first = next(pieces)
+    assert first.decode("utf-8-sig").count("CUT-") == 5
+    next(pieces)  # asked for the second piece: the first was sent
+    server_closes(response)  # ...and the reader is gone
+
+    ended = AuditEntry.objects.filter(event=AuditEvent.EXPORT).latest("id").additional_data
+    assert ended["outcome"] == "incomplete"
+    assert ended["rows"] == 5
+    assert ended["expected"] == 12
+
+
+def test_an_export_whose_database_fails_mid_stream_is_recorded_incomplete(
+    admin_client_, caseworker, monkeypatch
+):
+    from django.db import OperationalError
+
+    from reports import spreadsheet
+
+    monkeypatch.setattr(spreadsheet, "FLUSH_EVERY", 4)
+    _many_cases(caseworker, 10)
+    original = exports.case_rows
+
+    def failing_rows(queryset, **kwargs):
+        for n, row in enumerate(original(queryset, **kwargs)):
+            if n == 9:
+                raise OperationalError("server closed the connection unexpectedly")
+            yield row
+
+    monkeypatch.setattr(exports, "case_rows", failing_rows)
+    response = admin_client_.get("/cases/export.csv")
+    with pytest.raises(OperationalError):
+        b"".join(response.streaming_content)
+
+    ended = AuditEntry.objects.filter(event=AuditEvent.EXPORT).latest("id").additional_data
+    assert ended["outcome"] == "incomplete"
+    assert ended["rows"] == 8  # two pieces of four were sent before the failure
+    assert ended["expected"] == 10
 
 
 @pytest.mark.parametrize(
@@ -412,15 +483,18 @@ def test_export_queries_do_not_grow_with_rows(admin_client_, caseworker, url):
 
 
 # The queries of a case export, pinned: the session, the user and their second factor;
-# the audit entry (a savepoint, the previous entry's hash, the entry, the release) and,
-# for CSV, the row count it records first; the flagged cases and the cases; then the
-# accused, charges and next hearings of each chunk of cases (three a chunk). PostgreSQL
-# also takes the audit chain's advisory lock.
-CASE_EXPORT_QUERIES = {"/cases/export.csv": 13, "/cases/export.xlsx": 12}
+# the row count (past EXPORT_JOB_ROWS a background job makes the file); the audit entry
+# (a savepoint, on SQLite the head of the chain it links to, the entry, the release)
+# and, for CSV, a second entry when the stream ends; the flagged cases and the cases;
+# then the accused, charges and next hearings of each chunk of cases (three a chunk).
+# PostgreSQL links entries at commit (audit/linking.py), so it reads no head: one
+# query less an entry.
+CASE_EXPORT_QUERIES = {"/cases/export.csv": 17, "/cases/export.xlsx": 13}
+AUDIT_ENTRIES = {"/cases/export.csv": 2, "/cases/export.xlsx": 1}
 
 
 def _case_export_queries(url: str) -> int:
-    return CASE_EXPORT_QUERIES[url] + (connection.vendor == "postgresql")
+    return CASE_EXPORT_QUERIES[url] - AUDIT_ENTRIES[url] * (connection.vendor == "postgresql")
 
 
 @pytest.mark.parametrize("url", list(CASE_EXPORT_QUERIES))

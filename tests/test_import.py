@@ -13,10 +13,12 @@ from openpyxl import Workbook, load_workbook
 from audit.models import AuditEntry, AuditEvent
 from casework import services
 from casework.models import Accused, Case, Detainee, Event
+from jobs.models import Job
 from reports import importer, views
 from reports.importer import KEYS
 
 from . import factories as f
+from .conftest import run_jobs
 
 HEADER = [
     "reference",
@@ -114,7 +116,10 @@ def preview(client, upload):
 
 
 def confirm(client, response):
-    return client.post("/imports/confirm/", {"sha256": response.context["sha256"]})
+    """Confirm the preview, and let a worker run the import job it starts."""
+    done = client.post("/imports/confirm/", {"sha256": response.context["sha256"]})
+    run_jobs()
+    return done
 
 
 def snapshot():
@@ -164,7 +169,13 @@ def test_confirm_writes_everything_with_the_admin_as_actor(
 ):
     response = preview(admin_client_, csv_file(GOOD))
     done = confirm(admin_client_, response)
-    assert done.status_code == 302 and done["Location"] == "/imports/"
+    job = Job.objects.get()
+    assert done.status_code == 302 and done["Location"] == job.get_absolute_url()
+    job.refresh_from_db()
+    assert (job.kind, job.status, job.requested_by) == ("import", "done", admin_user)
+    assert "rows" not in job.params  # the rows are not kept once imported
+    page = admin_client_.get(done["Location"]).content.decode()
+    assert "Imported import.csv: 2 cases opened" in page
     first = Case.objects.get(reference="IMP-0001")
     assert first.status == "charged" and first.province.code == "KH-2"
     assert first.caseworker.username == "caseworker" and first.opened_by == admin_user
@@ -184,6 +195,7 @@ def test_confirm_writes_everything_with_the_admin_as_actor(
     commit = imports.last()
     assert commit.actor == admin_user and commit.object_repr == "import.csv"
     assert commit.additional_data["rows"] == 3 and commit.additional_data["cases_created"] == 2
+    assert commit.additional_data["job"] == str(job.pk)
     assert len(commit.additional_data["sha256"]) == 64
     assert "reports.import" not in admin_client_.session
 
@@ -459,11 +471,15 @@ def test_nothing_is_written_when_the_records_changed_after_the_preview(admin_cli
     f.make_case("KH-2", reference="IMP-0500", caseworker=caseworker)  # someone else, meanwhile
     before = snapshot()
     again = confirm(admin_client_, response)
-    assert again.status_code == 409
-    assert again.context["plan"].rows[0].case_text == "Case on file, unchanged."
+    job = Job.objects.get()
+    assert again["Location"] == job.get_absolute_url()
+    job.refresh_from_db()
+    assert job.status == "failed" and "records changed since the preview" in job.error
+    assert "Upload the file again" in admin_client_.get(again["Location"]).content.decode()
     assert snapshot() == before
     refused = AuditEntry.objects.filter(event=AuditEvent.IMPORT).latest("id")
     assert refused.additional_data["refused"] == "records changed since the preview"
+    assert AuditEntry.objects.filter(additional_data__outcome="failed").count() == 0
 
 
 def test_a_failure_half_way_leaves_nothing_written(admin_client_, reference_world, monkeypatch):
@@ -480,10 +496,13 @@ def test_a_failure_half_way_leaves_nothing_written(admin_client_, reference_worl
 
     original = services.accused_add
     monkeypatch.setattr(services, "accused_add", fail_on_second)
-    admin_client_.raise_request_exception = False
-    assert confirm(admin_client_, response).status_code == 500
+    confirm(admin_client_, response)
+    assert Job.objects.get().status == "failed"
     assert snapshot() == before
-    assert AuditEntry.objects.count() == audits  # not even the change entries
+    # Not even the change entries: only the job's failure is on record.
+    assert AuditEntry.objects.count() == audits + 1
+    failed = AuditEntry.objects.latest("id")
+    assert failed.event == AuditEvent.IMPORT and failed.additional_data["outcome"] == "failed"
 
 
 def test_an_expired_or_replaced_preview_is_refused(admin_client_, reference_world):

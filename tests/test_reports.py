@@ -14,10 +14,12 @@ from django.utils import timezone
 
 from audit.models import AuditEntry, AuditEvent
 from casework.models import BailRequest, Case, Event
+from jobs.models import Job
 from reports.figures import Period, Report, default_period
 from reports.pseudonyms import pseudonym
 
 from . import factories as f
+from .conftest import run_jobs
 
 # poppler-utils: reading the PDFs back is how these tests check them.
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
@@ -378,22 +380,45 @@ def _queries(client, url) -> int:
 def test_page_queries_do_not_grow_with_rows(request, caseworker, who, url):
     client = request.getfixturevalue(who)
     _populate(caseworker, 1)
+    committed()
     few = _queries(client, url)
     _populate(caseworker, 29)
+    committed()  # the new rows retire the remembered figures
     assert _queries(client, url) == few
+
+
+def _pdf_job_queries(client) -> int:
+    """The queries of asking for the PDF and of the job that makes it."""
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/reports/report.pdf").status_code == 302
+        run_jobs()
+    assert Job.objects.latest("created_at").status == "done"
+    return len(ctx.captured_queries)
 
 
 def test_pdf_queries_do_not_grow_with_rows(admin_client_, caseworker):
     _populate(caseworker, 1)
-    few = _queries(admin_client_, "/reports/report.pdf")
+    few = _pdf_job_queries(admin_client_)
     _populate(caseworker, 29)
-    assert _queries(admin_client_, "/reports/report.pdf") == few
+    assert _pdf_job_queries(admin_client_) == few
 
 
 # --- Remembered figures --------------------------------------------------------------
 
 
+def committed():
+    """What the commit of the fixtures' writes would have run (the test's transaction
+    never commits): the figures are retired once per transaction, after its commit."""
+    hooks, connection.run_on_commit = connection.run_on_commit, []
+    for _sids, func, _robust in hooks:
+        func()
+
+
 def test_page_shows_a_change_at_once_and_says_as_of_when(admin_client_, caseworker, world_cases):
+    """Each change retires the remembered figures when it commits (the test's own
+    transaction never does: the capture runs what a commit would)."""
+    committed()
+
     def opened(client):
         return client.get("/reports/").context["figures"]["opened"]["cases"]
 
@@ -401,15 +426,33 @@ def test_page_shows_a_change_at_once_and_says_as_of_when(admin_client_, casework
     body = admin_client_.get("/reports/").content.decode()
     assert 'id="figures-as-of"' in body and "Figures as of" in body
     new = f.make_case("KH-2", caseworker=caseworker)
+    assert len(connection.run_on_commit) == 1  # once per transaction, whatever it wrote
+    committed()
     assert opened(admin_client_) == before + 1
     # A change to a case's charges counts too.
     case = Case.objects.get(reference="BTB-0001")
     charges = admin_client_.get("/reports/").context["figures"]["opened"]["charges"]
     case.charges.add(f.charge_pk(3))
+    committed()
     assert admin_client_.get("/reports/").context["figures"]["opened"]["charges"] == charges + 1
     # And a deletion.
     new.delete()
+    committed()
     assert opened(admin_client_) == before
+
+
+def test_figures_are_not_retired_by_a_change_that_rolls_back(
+    admin_client_, caseworker, world_cases
+):
+    from django.db import transaction
+
+    committed()
+    before = admin_client_.get("/reports/").context["figures"]["opened"]["cases"]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        f.make_case("KH-2", caseworker=caseworker)
+        raise RuntimeError("the change failed")
+    assert connection.run_on_commit == []
+    assert admin_client_.get("/reports/").context["figures"]["opened"]["cases"] == before
 
 
 def test_second_view_is_served_from_the_remembered_figures(admin_client_, world_cases):
@@ -439,8 +482,10 @@ def test_remembered_figures_are_never_shared_across_scopes(
 
 
 def test_a_coordinators_new_province_shows_at_once(coordinator, coordinator_client, world_cases):
+    committed()
     assert "Phnom Penh" not in coordinator_client.get("/reports/").content.decode()
     coordinator.provinces.add(f.province("KH-12"))
+    committed()
     assert "Phnom Penh" in coordinator_client.get("/reports/").content.decode()
 
 
@@ -453,17 +498,30 @@ def test_remembered_figures_are_kept_per_language(admin_client_, world_cases):
 # --- The PDF ------------------------------------------------------------------------------
 
 
+def report_pdf(client, url):
+    """Ask for the PDF (a job), let a worker make it, and download it from the job."""
+    asked = client.get(url)
+    assert asked.status_code == 302
+    job = Job.objects.latest("created_at")
+    assert asked["Location"] == job.get_absolute_url()
+    run_jobs()
+    state = client.get(f"/jobs/{job.pk}/status.json").json()
+    assert state["status"] == "done", state
+    return client.get(state["file_url"])
+
+
 def pdf_text(response) -> str:
     assert response["Content-Type"] == "application/pdf"
+    content = b"".join(response.streaming_content) if response.streaming else response.content
     out = subprocess.run(  # noqa: S603  (our fixed command, the PDF on stdin)
-        [PDFTOTEXT, "-layout", "-", "-"], input=response.content, capture_output=True, check=True
+        [PDFTOTEXT, "-layout", "-", "-"], input=content, capture_output=True, check=True
     )
     return out.stdout.decode()
 
 
 def test_report_pdf_has_the_figures_and_is_audited(admin_client_, admin_user, world_cases):
     start = LAST_MONTH.isoformat()
-    response = admin_client_.get(f"/reports/report.pdf?start={start}&province=KH-2")
+    response = report_pdf(admin_client_, f"/reports/report.pdf?start={start}&province=KH-2")
     assert response.status_code == 200
     text = pdf_text(response)
     for expected in [
@@ -479,7 +537,10 @@ def test_report_pdf_has_the_figures_and_is_audited(admin_client_, admin_user, wo
     ]:
         assert expected in text, expected
     assert "Chanthy" not in text and "Phnom Penh" not in text
-    entry = AuditEntry.objects.get(event=AuditEvent.EXPORT)
+    # Recorded when the job made it, then again at the download.
+    made, downloaded = AuditEntry.objects.filter(event=AuditEvent.EXPORT).order_by("id")
+    assert downloaded.additional_data["outcome"] == "downloaded"
+    entry = made
     assert entry.actor == admin_user and entry.content_type.model == "case"
     assert entry.additional_data == {
         "format": "pdf",
@@ -491,16 +552,19 @@ def test_report_pdf_has_the_figures_and_is_audited(admin_client_, admin_user, wo
         },
         "rows": 1,
         "anonymised": False,
+        "outcome": "complete",
+        "job": str(Job.objects.get().pk),
     }
 
 
 def test_anonymised_report_pdf_names_no_one(admin_client_, world_cases):
-    text = pdf_text(admin_client_.get("/reports/report.pdf?anonymised=1"))
+    text = pdf_text(report_pdf(admin_client_, "/reports/report.pdf?anonymised=1"))
     person = world_cases["own"].accused.first()
     assert pseudonym("detainee", person.detainee_id) in text
     for name in ["Sokha", "សុខា", "BTB-0001", "Dara", "Chanthy", "caseworker2", "admin"]:
         assert name not in text, name
-    assert AuditEntry.objects.get(event=AuditEvent.EXPORT).additional_data["anonymised"] is True
+    made = AuditEntry.objects.filter(event=AuditEvent.EXPORT).earliest("id")
+    assert made.additional_data["anonymised"] is True
 
 
 def test_nav_links(admin_client_, coordinator_client, caseworker_client, world_cases):
