@@ -9,7 +9,7 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from .models import BailRequest, Case, Detainee, Hearing, Lawyer
+from .models import BailRequest, Case, Detainee, Hearing, Lawyer, Representation
 
 
 def is_admin(user) -> bool:
@@ -71,6 +71,15 @@ def get_bail_request_for(user, pk) -> BailRequest:
 
 def get_lawyer_for(user, pk) -> Lawyer:
     return get_object_or_404(Lawyer.objects.visible_to(user), pk=pk)
+
+
+def get_representation_for(user, pk) -> Representation:
+    return get_object_or_404(
+        Representation.objects.visible_to(user).select_related(
+            "lawyer", "accused__detainee", "accused__case"
+        ),
+        pk=pk,
+    )
 
 
 def can_see_sensitive(user, detainee: Detainee) -> bool:

@@ -538,3 +538,23 @@ class RepresentationForm(forms.ModelForm):
             bar_number=self.cleaned_data.get("new_lawyer_bar_number") or None,
             organisation=self.cleaned_data.get("new_lawyer_organisation", ""),
         )
+
+
+class RepresentationEndForm(forms.ModelForm):
+    """When and why a lawyer stopped representing someone; the model's rules check the
+    date (not before the start, not in the future)."""
+
+    class Meta:
+        model = Representation
+        fields = ["until", "end_reason", "end_note"]
+        widgets = {"until": DATE}
+        labels = {"until": _("Ended on")}
+        help_texts = {
+            "until": _("From this day the lawyer no longer counts as this person's lawyer."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["until"].required = True
+        self.fields["end_reason"].required = True
+        self.initial.setdefault("until", timezone.localdate())

@@ -27,6 +27,7 @@ from .querysets import (
     EventQuerySet,
     HearingQuerySet,
     LawyerQuerySet,
+    RepresentationQuerySet,
     warning_cutoff,
 )
 
@@ -540,13 +541,31 @@ class Lawyer(models.Model):
         self.bar_number = (self.bar_number or "").strip() or None
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
+        return reverse("lawyer_detail", args=[self.pk])
+
     def clean_fields(self, exclude=None):
         self.name = nfc(self.name)
         super().clean_fields(exclude)
 
 
-class Representation(models.Model):
-    """Which lawyer represents which accused in which case, from when."""
+REPRESENTATION_ENDS_BEFORE_START = _("A representation cannot end before it starts.")
+REPRESENTATION_END_REASON = _("An ended representation needs its reason; a current one has none.")
+
+
+class Representation(QuickChoiceDisplay, models.Model):
+    """Which lawyer represents which accused in which case, from when, and until when.
+
+    ``until`` is the day it ended: from that day on the lawyer no longer counts as
+    the person's lawyer (``RepresentationQuerySet.current``, the one definition).
+    """
+
+    class EndReason(models.TextChoices):
+        WITHDREW = "withdrew", _("The lawyer withdrew")
+        REPLACED = "replaced", _("Replaced by another lawyer")
+        DISMISSED = "dismissed", _("Dismissed by the client")
+        CASE_CLOSED = "case_closed", _("The case was closed")
+        OTHER = "other", _("Other or not recorded")
 
     lawyer = models.ForeignKey(
         Lawyer, verbose_name=_("lawyer"), on_delete=models.PROTECT, related_name="representations"
@@ -558,7 +577,13 @@ class Representation(models.Model):
         related_name="representations",
     )
     since = models.DateField(_("since"), default=timezone.localdate)
-    until = models.DateField(_("until"), null=True, blank=True)
+    until = models.DateField(_("ended on"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("why it ended"), max_length=20, choices=EndReason.choices, blank=True
+    )
+    end_note = models.CharField(_("note on the end"), max_length=300, blank=True)
+
+    objects = RepresentationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("representation")
@@ -568,7 +593,13 @@ class Representation(models.Model):
             models.CheckConstraint(
                 condition=Q(until__isnull=True) | Q(until__gte=F("since")),
                 name="representation_ends_after_start",
-                violation_error_message=_("A representation cannot end before it starts."),
+                violation_error_message=REPRESENTATION_ENDS_BEFORE_START,
+            ),
+            models.CheckConstraint(
+                condition=(Q(until__isnull=True) & Q(end_reason=""))
+                | (Q(until__isnull=False) & ~Q(end_reason="")),
+                name="representation_end_has_reason",
+                violation_error_message=REPRESENTATION_END_REASON,
             ),
             models.UniqueConstraint(
                 fields=["lawyer", "accused", "since"],
@@ -582,9 +613,21 @@ class Representation(models.Model):
     def __str__(self):
         return f"{self.lawyer} → {self.accused}"
 
+    def clean(self):
+        errors = {}
+        if self.until and self.since and self.until < self.since:
+            errors["until"] = REPRESENTATION_ENDS_BEFORE_START
+        not_in_future(
+            errors, "until", self.until, _("A representation cannot be ended in the future.")
+        )
+        if (self.until is None) != (not self.end_reason):
+            errors["until" if self.until is None else "end_reason"] = REPRESENTATION_END_REASON
+        raise_if(errors)
+
     @property
     def is_current(self) -> bool:
-        return self.until is None or self.until >= timezone.localdate()
+        """The same cut-off as ``RepresentationQuerySet.current``: ended means from that day."""
+        return self.until is None or self.until > timezone.localdate()
 
 
 class Hearing(QuickChoiceDisplay, models.Model):

@@ -96,12 +96,10 @@ class CaseQuerySet(models.QuerySet):
         return self.filter(pk__in=named.values("case_id").union(numbered.values("pk")))
 
     def without_lawyer(self):
+        """Open or not, cases where no accused has a current lawyer (ended ones do not count)."""
         from .models import Representation
 
-        today = timezone.localdate()
-        current = Representation.objects.filter(accused__case=OuterRef("pk")).filter(
-            Q(until__isnull=True) | Q(until__gte=today)
-        )
+        current = Representation.objects.current().filter(accused__case=OuterRef("pk"))
         return self.filter(~Exists(current))
 
     def stale(self, days: int = 30):
@@ -211,3 +209,17 @@ class LawyerQuerySet(models.QuerySet):
             accused__case__in=Case.objects.visible_to(user).values("pk")
         ).values("lawyer")
         return self.filter(pk__in=representing)
+
+
+class RepresentationQuerySet(_ThroughCaseQuerySet):
+    case_path = "accused__case"
+
+    def current(self, day=None):
+        """The one definition of a current lawyer: not ended, or ending after ``day``
+        (today). A representation ended on a day no longer counts from that day on."""
+        day = day or timezone.localdate()
+        return self.filter(Q(until__isnull=True) | Q(until__gt=day))
+
+    def ended(self, day=None):
+        day = day or timezone.localdate()
+        return self.filter(until__lte=day)

@@ -299,14 +299,19 @@ def timeline_page(case: Case, number, per_page: int = TIMELINE_PAGE_SIZE):
 
 def accused_with_clocks(case: Case):
     open_periods = CustodyPeriod.objects.filter(ended_at__isnull=True).select_related("limit")
-    current_reps = Representation.objects.filter(
-        Q(until__isnull=True) | Q(until__gte=timezone.localdate())
-    ).select_related("lawyer")
+    current_reps = Representation.objects.current().select_related("lawyer")
     return (
         case.accused.select_related("detainee")
         .prefetch_related(
             Prefetch("custody_periods", queryset=open_periods, to_attr="open_periods"),
             Prefetch("representations", queryset=current_reps, to_attr="current_reps"),
+            Prefetch(
+                "representations",
+                queryset=Representation.objects.ended()
+                .select_related("lawyer")
+                .order_by("-until", "pk"),
+                to_attr="past_reps",
+            ),
         )
         .order_by("pk")
     )

@@ -484,6 +484,24 @@ def representation_update(*, actor, representation: Representation) -> Represent
     return representation
 
 
+@transaction.atomic
+def representation_end(
+    *, actor, representation: Representation, until: dt.date, reason: str, note: str = ""
+) -> Representation:
+    """A lawyer stops representing someone (withdrew, replaced, dismissed, case closed):
+    from ``until`` on they no longer count as the person's lawyer. Nothing is deleted:
+    the lawyer's page keeps it among their past cases."""
+    with acting_as(actor):
+        _locked(representation)
+        representation.until = until
+        representation.end_reason = reason
+        representation.end_note = note
+        representation.full_clean()
+        representation.save()
+        _touch(representation.accused.case)
+    return representation
+
+
 # --- Deleting ---------------------------------------------------------------
 
 

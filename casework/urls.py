@@ -22,4 +22,8 @@ urlpatterns = [
     path("detainees/<int:pk>/", views.detainee_detail, name="detainee_detail"),
     path("detainees/<int:pk>/edit/", views.detainee_edit, name="detainee_edit"),
     path("lawyers/", views.lawyer_list, name="lawyer_list"),
+    path("lawyers/<int:pk>/", views.lawyer_detail, name="lawyer_detail"),
+    path(
+        "representations/<int:pk>/end/", views.representation_end, name="representation_end"
+    ),
 ]

@@ -28,6 +28,7 @@ from .forms import (
     HearingForm,
     NewPersonForm,
     OpenCaseExtrasForm,
+    RepresentationEndForm,
     RepresentationForm,
     StatusForm,
     likely_duplicates,
@@ -478,6 +479,33 @@ def lawyer_assign(request, pk):
     )
 
 
+@require_http_methods(["GET", "POST"])
+def representation_end(request, pk):
+    """A lawyer withdrew, was replaced or dismissed, or the case closed: the
+    representation ends (kept, shown among the lawyer's past cases)."""
+    user = request.user
+    representation = access.get_representation_for(user, pk)
+    case = representation.accused.case
+    form = RepresentationEndForm(request.POST or None, instance=representation)
+
+    def save():
+        services.representation_end(
+            actor=user,
+            representation=form.instance,
+            until=form.cleaned_data["until"],
+            reason=form.cleaned_data["end_reason"],
+            note=form.cleaned_data["end_note"],
+        )
+
+    title = _("End %(lawyer)s's representation of %(name)s") % {
+        "lawyer": representation.lawyer.name,
+        "name": representation.accused.detainee.name_latin,
+    }
+    return _form_page(
+        request, form, save, title=title, success=_("Representation ended."), then=case, case=case
+    )
+
+
 # --- People ---------------------------------------------------------------
 
 
@@ -573,7 +601,7 @@ def lawyer_list(request):
                 filter=Q(representations__accused__case__in=visible_cases),
                 distinct=True,
             ),
-            active=Exists(reps.filter(until__isnull=True)),
+            active=Exists(reps.current()),
         )
         .order_by("name", "pk")
     )
@@ -593,6 +621,28 @@ def lawyer_list(request):
             "page": _page(request, lawyers),
             "q": q,
             "querystring": _querystring_without_page(request),
+        },
+    )
+
+
+@require_safe
+def lawyer_detail(request, pk):
+    """A lawyer and whom they represent now and before, within the user's cases only."""
+    user = request.user
+    lawyer = access.get_lawyer_for(user, pk)
+    record_view(request, lawyer)
+    representations = (
+        Representation.objects.visible_to(user)
+        .filter(lawyer=lawyer)
+        .select_related("accused__detainee", "accused__case__province")
+    )
+    return render(
+        request,
+        "casework/lawyer_detail.html",
+        {
+            "lawyer": lawyer,
+            "current": representations.current().order_by("-since", "pk"),
+            "past": representations.ended().order_by("-until", "-since", "pk"),
         },
     )
 

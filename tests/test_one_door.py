@@ -434,6 +434,16 @@ SERVICE_CALLS = {
         ),
         "lawyer",
     ),
+    "representation_end": lambda actor, case: (
+        services.representation_end(
+            actor=actor,
+            representation=f.represent(f.make_lawyer(), case.accused.first()),
+            until=timezone.localdate(),
+            reason="withdrew",
+        ),
+        Representation.objects.latest("pk"),
+        "until",
+    ),
 }
 
 
