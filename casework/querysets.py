@@ -5,13 +5,15 @@ Every view, filter, form choice list, export and report starts from
 """
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case as DbCase
+from django.db.models import Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
-from .names import search_terms
+from .names import search_terms, skeleton
 
 
 def warning_cutoff(days: int | None = None, *, now=None) -> dt.datetime:
@@ -32,7 +34,7 @@ def warning_cutoff(days: int | None = None, *, now=None) -> dt.datetime:
 SHORT_TERM = 3
 
 
-def names_match(text: str, prefix: str = "") -> Q:
+def names_match(text: str, prefix: str = "", *, tolerant: bool = False) -> Q:
     """Every word of ``text`` appears in the person's folded names and aliases
     (``Detainee.search_text``: lower-case Latin, Khmer as typed, one space between words).
 
@@ -40,17 +42,42 @@ def names_match(text: str, prefix: str = "") -> Q:
     Sokhaly, and the Khmer family name ជា finds ជា ស្រីមុំ. Users search such short
     words as names; anywhere inside a word they match most people, and no trigram
     index can find them (migration 0005).
+
+    ``tolerant``: a word also matches a name word spelled another way, the same
+    consonant skeleton (casework/names.py) in ``Detainee.name_keys``: "Tuoch Visal",
+    "Touch Vissal" and "Tuch Wisal" find Touch Visal, and ទូច finds Touch. The callers
+    rank these below the literal matches (``search_rank``).
     """
     field = f"{prefix}search_text"
     condition = Q()
     for term in search_terms(text):
         if len(term) < SHORT_TERM:
-            condition &= Q(**{f"{field}__startswith": term}) | Q(
-                **{f"{field}__contains": f" {term}"}
-            )
+            literal = Q(**{f"{field}__startswith": term}) | Q(**{f"{field}__contains": f" {term}"})
         else:
-            condition &= Q(**{f"{field}__contains": term})
+            literal = Q(**{f"{field}__contains": term})
+        key = skeleton(term) if tolerant else ""
+        if key:
+            literal |= Q(**{f"{prefix}name_keys__regex": name_word_pattern(key)})
+        condition &= literal
     return condition
+
+
+def name_word_pattern(key: str) -> str:
+    """One word's skeleton as a whole word of ``name_keys`` (``|tc vsl|``: words
+    apart by a space, names by a bar). PostgreSQL answers it from the trigram index
+    of migration 0011; SQLite runs Django's REGEXP over the rows, as it scans for
+    LIKE."""
+    return rf"[| ]{re.escape(key)}[| ]"
+
+
+def ranked(queryset, exact: Q):
+    """Literal matches first, then the spelling variants, each in the list's order."""
+    order = queryset.query.order_by or queryset.model._meta.ordering
+    return queryset.annotate(
+        search_rank=DbCase(
+            When(exact, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    ).order_by("search_rank", *order)
 
 
 def _role(user) -> str | None:
@@ -89,11 +116,17 @@ class CaseQuerySet(models.QuerySet):
         """
         from .models import Accused, Case
 
-        named = Accused.objects.order_by().filter(names_match(text, "detainee__"))
+        def cases(tolerant: bool):
+            named = Accused.objects.order_by().filter(
+                names_match(text, "detainee__", tolerant=tolerant)
+            )
+            return named.values("case_id").union(numbered.values("pk"))
+
         numbered = Case.objects.order_by().filter(
             Q(reference__icontains=text) | Q(court_case_number__icontains=text)
         )
-        return self.filter(pk__in=named.values("case_id").union(numbered.values("pk")))
+        # Other spellings of the names too, after the literal matches (issue 13).
+        return ranked(self.filter(pk__in=cases(tolerant=True)), Q(pk__in=cases(tolerant=False)))
 
     def without_lawyer(self):
         """Open or not, cases where no accused has a current lawyer (ended ones do not count)."""
@@ -191,8 +224,10 @@ class DetaineeQuerySet(models.QuerySet):
         return self.filter(pk__in=accused)
 
     def search(self, text: str):
-        """Any part of any name or alias, in either script, case- and accent-insensitively."""
-        return self.filter(names_match(text))
+        """Any part of any name or alias, in either script, case- and accent-insensitively;
+        then other spellings of the same names (``names_match(tolerant=True)``), ranked
+        after."""
+        return ranked(self.filter(names_match(text, tolerant=True)), names_match(text))
 
 
 class LawyerQuerySet(models.QuerySet):
