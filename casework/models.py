@@ -46,6 +46,7 @@ def not_in_future(errors: dict, field: str, value, message) -> None:
 HELD_NEEDS_OUTCOME = _("A hearing that was held needs its outcome.")
 DECIDED_BEFORE_FILED = _("The decision cannot come before the filing.")
 DECISION_DATE = _("A decided request needs its decision date; a pending one has none.")
+MERGE_INTO_ITSELF = _("A person cannot be merged into themselves.")
 
 
 def raise_if(errors: dict) -> None:
@@ -273,6 +274,17 @@ class Detainee(QuickChoiceDisplay, models.Model):
     # Consonant skeletons of every name in either script (casework/names.py),
     # so the same person entered in Khmer and romanised is flagged as a duplicate.
     name_keys = models.TextField(editable=False, blank=True, default="")
+    # Set when an admin merged this record into another (services.detainee_merge): the
+    # record stays, out of every list, so the merge can be undone from the audit log.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_records",
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -300,6 +312,11 @@ class Detainee(QuickChoiceDisplay, models.Model):
                 name="detainee_has_name",
                 violation_error_message=_("A person needs a name in Latin script."),
             ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | ~Q(merged_into=F("pk")),
+                name="detainee_not_merged_into_itself",
+                violation_error_message=MERGE_INTO_ITSELF,
+            ),
         ]
 
     def __str__(self):
@@ -326,9 +343,79 @@ class Detainee(QuickChoiceDisplay, models.Model):
         self.name_khmer = nfc(self.name_khmer)
         super().clean_fields(exclude)
 
+    def clean(self):
+        errors = {}
+        if self.merged_into_id is not None and self.merged_into_id == self.pk:
+            errors["merged_into"] = MERGE_INTO_ITSELF
+        raise_if(errors)
+
     @property
     def alias_list(self) -> list[str]:
         return [a.strip() for a in self.aliases.replace(",", "\n").splitlines() if a.strip()]
+
+
+class PossibleDuplicate(models.Model):
+    """Two records that may be the same person, one outside the scope of the user who
+    entered the other: for an admin to review (merge, or not the same person).
+
+    The user who raised it learns only that a possible match is on file elsewhere
+    (docs/permissions.md); the pair is shown to admins only.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To review")
+        MERGED = "merged", _("Merged")
+        DISMISSED = "dismissed", _("Not the same person")
+
+    person = models.ForeignKey(
+        Detainee, verbose_name=_("record entered"), on_delete=models.CASCADE, related_name="+"
+    )
+    match = models.ForeignKey(
+        Detainee, verbose_name=_("possible match"), on_delete=models.CASCADE, related_name="+"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("raised by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    raised_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        ordering = ["-raised_at", "-pk"]
+        indexes = [models.Index(fields=["status", "-raised_at"], name="duplicate_status_raised")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "match"],
+                name="duplicate_pair_once",
+                violation_error_message=_("This pair is already in the review queue."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(person=F("match")),
+                name="duplicate_not_itself",
+                violation_error_message=MERGE_INTO_ITSELF,
+            ),
+        ]
+
+    def __str__(self):
+        # No names: the audit log's entry about the pair says which records, not who.
+        return f"#{self.person_id} / #{self.match_id}"
 
 
 class CaseStatus(models.TextChoices):

@@ -215,13 +215,52 @@ class DetaineeQuerySet(models.QuerySet):
 
         role = _role(user)
         if role == "admin":
-            return self.all()
+            # A record merged into another is kept for the undo, out of sight.
+            return self.on_file()
         if role is None:
             return self.none()
         accused = Accused.objects.filter(
             case__in=Case.objects.visible_to(user).values("pk")
         ).values("detainee")
         return self.filter(pk__in=accused)
+
+    def on_file(self):
+        """Every record but those merged into another (services.detainee_merge)."""
+        return self.filter(merged_into__isnull=True)
+
+    def likely_same_as(self, person):
+        """Records that may be the same as ``person`` (saved or not): a name in either
+        script matches the others' names and aliases, literally or by its consonant
+        skeleton (casework/names.py), narrowed by birth year and home province when both
+        are known. Not ``person`` itself, nor merged records."""
+        from .names import fold, name_key
+
+        variants = [n for n in (person.name_latin, person.name_khmer, *person.alias_list) if n]
+        if not variants:
+            return self.none()
+        condition = Q()
+        for name in variants:
+            condition |= Q(search_text__contains=fold(name))
+            key = name_key(name)
+            if key:
+                condition |= Q(name_keys__contains=f"|{key}|")
+        qs = self.on_file().filter(condition)
+        if person.pk:
+            qs = qs.exclude(pk=person.pk)
+        if person.birth_year:
+            qs = qs.filter(
+                Q(birth_year__isnull=True)
+                | Q(birth_year__range=(person.birth_year - 1, person.birth_year + 1))
+            )
+        if person.home_province_id:
+            qs = qs.filter(Q(home_province__isnull=True) | Q(home_province=person.home_province_id))
+        return qs
+
+    def elsewhere_for(self, user):
+        """Records outside ``user``'s scope (nothing, for an admin): where a possible
+        match may be known to exist, never shown (docs/permissions.md)."""
+        visible = self.model._default_manager.visible_to(user)
+        return self.on_file().exclude(pk__in=visible.values("pk"))
 
     def search(self, text: str):
         """Any part of any name or alias, in either script, case- and accent-insensitively;

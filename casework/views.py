@@ -6,9 +6,9 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
-from django.http import JsonResponse
-from django.shortcuts import redirect, render
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.http import Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
@@ -19,6 +19,7 @@ from . import access, selectors, services
 from .filters import CaseFilter, DetaineeFilter, HearingFilter
 from .forms import (
     CONFLICT_MESSAGE,
+    POSSIBLE_MATCH_ELSEWHERE,
     AssignForm,
     BailDecisionForm,
     BailRequestForm,
@@ -26,14 +27,25 @@ from .forms import (
     DetaineeForm,
     EventForm,
     HearingForm,
+    MergeForm,
     NewPersonForm,
     OpenCaseExtrasForm,
     RepresentationEndForm,
     RepresentationForm,
     StatusForm,
+    has_match_elsewhere,
     likely_duplicates,
 )
-from .models import BailRequest, Case, Detainee, Hearing, Lawyer, Representation
+from .models import (
+    Accused,
+    BailRequest,
+    Case,
+    Detainee,
+    Hearing,
+    Lawyer,
+    PossibleDuplicate,
+    Representation,
+)
 from .paging import ListPaginator, count_up_to
 
 PAGE_SIZE = 50
@@ -195,7 +207,7 @@ def case_new(request):
     form = CaseForm(request.POST or None, user=user, prefix="case")
     person_form = NewPersonForm(request.POST or None)
     extras = OpenCaseExtrasForm(request.POST or None, user=user, prefix="extra")
-    duplicates = []
+    duplicates, elsewhere = [], False
     if (
         request.method == "POST"
         and form.is_valid()
@@ -211,7 +223,9 @@ def case_new(request):
         else:
             if new_person is not None and not extras.cleaned_data["confirm_new"]:
                 duplicates = list(likely_duplicates(user, new_person))
-            if not duplicates:
+            if new_person is not None and not extras.cleaned_data["seen_elsewhere"]:
+                elsewhere = _says_match_elsewhere(request, extras, new_person)
+            if not duplicates and not elsewhere:
                 case = services.case_open(
                     actor=user,
                     case=form.instance,
@@ -230,8 +244,28 @@ def case_new(request):
             "person_form": person_form,
             "extras": extras,
             "duplicates": duplicates,
+            "elsewhere": elsewhere,
+            "elsewhere_notice": POSSIBLE_MATCH_ELSEWHERE,
         },
     )
+
+
+def _says_match_elsewhere(request, extras, person) -> bool:
+    """Whether to tell the user that a possible match is on file outside their scope
+    (that alone: docs/permissions.md). Asking is a name search, so it is recorded; the
+    form remembers it has said so, and the next save goes on."""
+    if not has_match_elsewhere(request.user, person):
+        return False
+    record_search(
+        request,
+        model=Detainee,
+        query={
+            "duplicate check": " / ".join(n for n in (person.name_latin, person.name_khmer) if n)
+        },
+    )
+    extras.data = extras.data.copy()
+    extras.data[extras.add_prefix("seen_elsewhere")] = "on"
+    return True
 
 
 @require_safe
@@ -576,6 +610,8 @@ def detainee_edit(request, pk):
 
     def save():
         services.detainee_update(actor=user, detainee=form.instance, base=form.base)
+        if form.instance.matches_elsewhere:
+            messages.info(request, POSSIBLE_MATCH_ELSEWHERE)
 
     title = _("Edit %(name)s") % {"name": detainee.name_latin}
     response = _form_page(request, form, save, title=title, success=_("Saved."), then=detainee)
@@ -676,3 +712,116 @@ def hearing_agenda(request):
             "querystring": _querystring_without_page(request),
         },
     )
+
+
+# --- Duplicates across scopes: the admins' review queue, merge and undo -------------
+
+
+@require_http_methods(["GET", "POST"])
+@access.require_role("admin")
+def duplicate_queue(request):
+    """Pairs of records that may be one person, raised when someone entered a name
+    matching a record outside their scope. POST ``dismiss``: not the same person."""
+    if request.method == "POST":
+        flag = get_object_or_404(
+            PossibleDuplicate, pk=_int_or_none(request.POST.get("dismiss")), status="open"
+        )
+        services.duplicate_dismiss(actor=request.user, flag=flag)
+        messages.success(request, _("Marked as two different people."))
+        return redirect("duplicate_queue")
+    flags = (
+        PossibleDuplicate.objects.filter(
+            status=PossibleDuplicate.Status.OPEN,
+            person__merged_into__isnull=True,
+            match__merged_into__isnull=True,
+        )
+        .select_related("person__home_province", "match__home_province", "raised_by")
+        .prefetch_related(
+            Prefetch("person__accusations", queryset=_accusations(), to_attr="shown_cases"),
+            Prefetch("match__accusations", queryset=_accusations(), to_attr="shown_cases"),
+        )
+        .order_by("-raised_at", "-pk")
+    )
+    return render(request, "casework/duplicate_queue.html", {"page": _page(request, flags)})
+
+
+def _accusations():
+    return Accused.objects.select_related("case__province").order_by("case__reference")
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@access.require_role("admin")
+def detainee_merge(request):
+    """Merge two records of one person (admins). GET ?keep=&merge= compares them."""
+    user = request.user
+    data = request.POST if request.method == "POST" else (request.GET or None)
+    form = MergeForm(data)
+    compared = form.is_valid() and [form.cleaned_data["kept"], form.cleaned_data["merged"]]
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = services.detainee_merge(
+                actor=user,
+                kept=form.cleaned_data["kept"],
+                merged=form.cleaned_data["merged"],
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("Records merged. It can be undone from the audit log (entry %(n)s).")
+                % {"n": entry.pk},
+            )
+            return redirect(form.cleaned_data["kept"])
+    if compared:
+        for person in compared:
+            person.shown_cases = list(_accusations().filter(detainee=person))
+    return render(
+        request, "casework/detainee_merge.html", {"form": form, "compared": compared or []}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@access.require_role("admin")
+def merge_undo(request):
+    """Undo a merge from its audit entry (?entry=<id>); without one, the latest merges."""
+    from audit.models import AuditEntry, AuditEvent
+
+    entry_id = _int_or_none(request.POST.get("entry") or request.GET.get("entry"))
+    if entry_id is None:
+        merges = (
+            AuditEntry.objects.filter(event=AuditEvent.MERGE)
+            .select_related("actor")
+            .order_by("-id")[:50]
+        )
+        return render(request, "casework/merge_undo.html", {"merges": merges, "entry": None})
+    entry = get_object_or_404(AuditEntry.objects.select_related("actor"), pk=entry_id)
+    merge = services.merge_of(entry)
+    if merge is None:
+        raise Http404
+    problem = services.merge_undo_problem(entry)
+    if request.method == "POST" and not problem:
+        try:
+            services.detainee_merge_undo(actor=request.user, entry=entry, request=request)
+        except ValidationError as exc:
+            problem = " ".join(exc.messages)
+        else:
+            messages.success(request, _("The merge was undone: both records are on file again."))
+            return redirect("detainee_detail", merge["merged"])
+    people = Detainee.objects.in_bulk([merge["kept"], merge["merged"]])
+    context = {
+        "entry": entry,
+        "merge": merge,
+        "kept": people.get(merge["kept"]),
+        "merged": people.get(merge["merged"]),
+        "problem": problem,
+    }
+    return render(request, "casework/merge_undo.html", context)

@@ -40,6 +40,10 @@ MATRIX = {
     "lawyer_detail": ("lawyer", ALL, 200),
     "representation_end": ("representation", ALL, 200),
     "audit_list": (None, ADMIN, 200),
+    # Duplicates across scopes: the review queue, merge and its undo are the admins'.
+    "duplicate_queue": (None, ADMIN, 200),
+    "detainee_merge": (None, ADMIN, 200),
+    "merge_undo": (None, ADMIN, 200),
     "audit_verify": (None, ADMIN, 200),
     # Reports, exports and imports (reports/): figures for managers, files for admins.
     "reports": (None, MANAGERS, 200),

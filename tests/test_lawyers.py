@@ -172,7 +172,7 @@ def test_lawyer_page_queries_do_not_grow_with_cases(caseworker_client, caseworke
         return len(ctx.captured_queries)
 
     few = count()
-    for n in range(10):
+    for _ in range(10):
         case = f.make_case("KH-2", caseworker=caseworker)
         accused = f.add_accused(case)
         f.represent(represented.lawyer, accused, since=TODAY - dt.timedelta(days=20))
