@@ -290,7 +290,10 @@ def detainee_merge(*, actor, kept: Detainee, merged: Detainee, request=None):
     ``detainee_merge_undo`` can put it back."""
     _admin_only(actor)
     with acting_as(actor):
-        kept, merged = _locked(kept), _locked(merged)
+        # Both rows locked in one order, so two merges of the same pair cannot deadlock.
+        rows = Detainee.objects.select_for_update().filter(pk__in=[kept.pk, merged.pk])
+        locked = {row.pk: row for row in rows.order_by("pk")}
+        kept, merged = locked[kept.pk], locked[merged.pk]
         problem = merge_problem(kept, merged)
         if problem:
             raise ValidationError(problem)
@@ -382,9 +385,12 @@ def detainee_merge_undo(*, actor, entry, request=None):
     with acting_as(actor):
         data = merge_of(entry)
         if data is not None:
-            Detainee.objects.select_for_update().filter(
-                pk__in=[data["kept"], data["merged"]]
-            ).count()
+            # Lock both records first: two admins undoing at once, the second finds it done.
+            list(
+                Detainee.objects.select_for_update()
+                .filter(pk__in=[data["kept"], data["merged"]])
+                .values_list("pk", flat=True)
+            )
         problem = merge_undo_problem(entry)
         if problem:
             raise ValidationError(problem)
