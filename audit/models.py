@@ -44,6 +44,10 @@ class AuditEvent(models.TextChoices):
     LOGOUT = "logout", _("Logout")
     LOGIN_FAILED = "login_failed", _("Failed login")
     COMMAND = "command", _("Management command")
+    # Two records of one person made one (casework.services.detainee_merge); the entry
+    # holds what the merge moved, so the merge can be undone from it.
+    MERGE = "merge", _("Merge of two records")
+    MERGE_UNDONE = "merge_undone", _("Merge undone")
 
 
 class AppendOnlyError(Exception):

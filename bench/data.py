@@ -16,7 +16,9 @@ lists):
 - Names in Latin and Khmer script (10 % without Khmer), a third with
   aliases; ``search_text`` is exactly what casework.names.fold would store
   (lower-case Latin, Khmer as typed, whitespace collapsed). ``name_keys``
-  (duplicate warnings) is left empty: no page measured here reads it.
+  (duplicate warnings, and `q` search by other spellings since issue 13) is left
+  empty: the q targets measure the literal search plus a trigram probe of an
+  index of empty keys, not the cost of many spelling matches.
 - Hearings: exponential count per case (mean 3), plus a few cases with
   hundreds (the long-timeline case). Past ones held / postponed / cancelled,
   future ones scheduled over the next 60 days.

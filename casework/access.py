@@ -9,7 +9,7 @@ from functools import wraps
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from .models import Accused, BailRequest, Case, Detainee, Hearing, Lawyer
+from .models import Accused, BailRequest, Case, Detainee, Hearing, Lawyer, Representation
 
 
 def is_admin(user) -> bool:
@@ -81,6 +81,15 @@ def get_accused_for(user, pk) -> Accused:
 
 def get_lawyer_for(user, pk) -> Lawyer:
     return get_object_or_404(Lawyer.objects.visible_to(user), pk=pk)
+
+
+def get_representation_for(user, pk) -> Representation:
+    return get_object_or_404(
+        Representation.objects.visible_to(user).select_related(
+            "lawyer", "accused__detainee", "accused__case"
+        ),
+        pk=pk,
+    )
 
 
 def can_see_sensitive(user, detainee: Detainee) -> bool:

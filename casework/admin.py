@@ -273,9 +273,9 @@ class LawyerAdmin(ScopedAdmin):
 
 @admin.register(models.Representation)
 class RepresentationAdmin(ServiceAdmin):
-    list_display = ["lawyer", "accused", "since", "until"]
+    list_display = ["lawyer", "accused", "since", "until", "end_reason"]
     list_select_related = ["lawyer", "accused__detainee", "accused__case"]
-    list_filter = ["accused__case__province"]
+    list_filter = ["accused__case__province", "end_reason"]
     search_fields = ["lawyer__name", "accused__detainee__name_latin", "accused__case__reference"]
     autocomplete_fields = ["lawyer", "accused"]
 

@@ -28,6 +28,7 @@ class CaseworkConfig(AppConfig):
             models.BailRequest,
             models.Event,
             models.CustodyPeriod,
+            models.PossibleDuplicate,
         ):
             auditlog.register(model)
         auditlog.register(

@@ -199,7 +199,7 @@ class CaseFilter(ScopedFilterSet):
         if self.form.cleaned_data.get("sort"):
             # Many cases share a status or a date: break ties by record number so
             # a case neither repeats nor vanishes between pages.
-            queryset = queryset.order_by(*queryset.query.order_by, "-pk")
+            queryset = queryset.order_by(*_search_rank_first(queryset), "-pk")
         return queryset
 
     def filter_q(self, queryset, name, value):
@@ -233,6 +233,15 @@ class CaseFilter(ScopedFilterSet):
 
     def filter_hearing_within(self, queryset, name, value):
         return queryset.with_hearing_within(int(value))
+
+
+def _search_rank_first(queryset) -> list:
+    """The chosen sort, after the search's rank when searching: literal matches stay
+    above other spellings whatever the sort (querysets.ranked)."""
+    order = list(queryset.query.order_by)
+    if "search_rank" in queryset.query.annotations and "search_rank" not in order:
+        order.insert(0, "search_rank")
+    return order
 
 
 def _user_options(users):
@@ -285,9 +294,13 @@ class DetaineeFilter(ScopedFilterSet):
         queryset = super().filter_queryset(queryset)
         sort = self.form.cleaned_data.get("sort") or []
         if sort and sort[0].lstrip("-") == "khmer":
-            queryset = queryset.order_by(khmer_order(descending=sort[0].startswith("-")), "pk")
+            order = [khmer_order(descending=sort[0].startswith("-")), "pk"]
+            if "search_rank" in queryset.query.annotations:
+                order.insert(0, "search_rank")
+            queryset = queryset.order_by(*order)
         elif sort:
-            queryset = queryset.order_by(*queryset.query.order_by, "pk")  # ties: stable pages
+            # Ties: stable pages. A search keeps its literal matches first.
+            queryset = queryset.order_by(*_search_rank_first(queryset), "pk")
         return queryset
 
     def filter_q(self, queryset, name, value):

@@ -4,7 +4,6 @@ import json
 
 from django import forms
 from django.db import connection, models
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -26,10 +25,12 @@ from .models import (
     Province,
     Representation,
     Sex,
-    fold,
 )
-from .names import name_key
-from .services import STATUS_SUGGESTED_BY_EVENT, STATUS_SUGGESTED_BY_HEARING
+from .services import (
+    STATUS_SUGGESTED_BY_EVENT,
+    STATUS_SUGGESTED_BY_HEARING,
+    merge_problem,
+)
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -282,6 +283,9 @@ class OpenCaseExtrasForm(forms.Form):
         required=False,
         label=_("This is a different person: create a new record anyway"),
     )
+    # Set once the form has said that a possible match is on file elsewhere: the next
+    # save goes on (the pair goes to the admins' review queue).
+    seen_elsewhere = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -289,31 +293,24 @@ class OpenCaseExtrasForm(forms.Form):
 
 
 def likely_duplicates(user, person: Detainee, limit: int = 5):
-    """People in the user's scope who may be the same as ``person``.
+    """People in the user's scope who may be the same as ``person``
+    (``DetaineeQuerySet.likely_same_as``: either script, aliases, spellings)."""
+    return (
+        Detainee.objects.visible_to(user)
+        .likely_same_as(person)
+        .select_related("home_province")[:limit]
+    )
 
-    A name in either script matches the other records' names and aliases,
-    literally or by its consonant skeleton (casework/names.py), so a person
-    entered in Khmer is found when typed romanised and the other way round.
-    Narrowed by birth year and home province when both are known.
-    """
-    variants = [n for n in (person.name_latin, person.name_khmer, *person.alias_list) if n]
-    if not variants:
-        return Detainee.objects.none()
-    condition = Q()
-    for name in variants:
-        condition |= Q(search_text__contains=fold(name))
-        key = name_key(name)
-        if key:
-            condition |= Q(name_keys__contains=f"|{key}|")
-    qs = Detainee.objects.visible_to(user).filter(condition)
-    if person.birth_year:
-        qs = qs.filter(
-            Q(birth_year__isnull=True)
-            | Q(birth_year__range=(person.birth_year - 1, person.birth_year + 1))
-        )
-    if person.home_province_id:
-        qs = qs.filter(Q(home_province__isnull=True) | Q(home_province=person.home_province_id))
-    return qs.select_related("home_province")[:limit]
+
+def has_match_elsewhere(user, person: Detainee) -> bool:
+    """Whether a likely match is on file outside the user's scope. Only that is ever
+    said to the user (POSSIBLE_MATCH_ELSEWHERE): no name, no province, no number."""
+    return Detainee.objects.elsewhere_for(user).likely_same_as(person).exists()
+
+
+POSSIBLE_MATCH_ELSEWHERE = _(
+    "A possible match for this person is on file elsewhere. A coordinator or admin will review it."
+)
 
 
 class DetaineeForm(VersionedForm):
@@ -659,3 +656,52 @@ class ChargeStepForm(forms.ModelForm):
         self.fields["requalified_from"].queryset = Charge.objects.all()
         self.fields["requalified_from"].help_text = _("Only for a requalification.")
         self.initial.setdefault("on", timezone.localdate())
+
+
+class RepresentationEndForm(forms.ModelForm):
+    """When and why a lawyer stopped representing someone; the model's rules check the
+    date (not before the start, not in the future)."""
+
+    class Meta:
+        model = Representation
+        fields = ["until", "end_reason", "end_note"]
+        widgets = {"until": DATE}
+        labels = {"until": _("Ended on")}
+        help_texts = {
+            "until": _("From this day the lawyer no longer counts as this person's lawyer."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["until"].required = True
+        self.fields["end_reason"].required = True
+        self.initial.setdefault("until", timezone.localdate())
+
+
+class MergeForm(forms.Form):
+    """Two records of one person, by number: the one kept and the one merged into it."""
+
+    keep = forms.IntegerField(label=_("Keep the record number"), min_value=1, max_value=2**31 - 1)
+    merge = forms.IntegerField(
+        label=_("Merge into it the record number"), min_value=1, max_value=2**31 - 1
+    )
+
+    def clean(self):
+        data = super().clean()
+        if self.errors:
+            return data
+        people = (
+            Detainee.objects.on_file()
+            .select_related("home_province")
+            .in_bulk([data["keep"], data["merge"]])
+        )
+        for name in ("keep", "merge"):
+            if data[name] not in people:
+                self.add_error(name, _("No person on file has this number."))
+        if self.errors:
+            return data
+        data["kept"], data["merged"] = people[data["keep"]], people[data["merge"]]
+        problem = merge_problem(data["kept"], data["merged"])
+        if problem:
+            self.add_error("merge" if data["keep"] == data["merge"] else None, problem)
+        return data

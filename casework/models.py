@@ -27,6 +27,7 @@ from .querysets import (
     EventQuerySet,
     HearingQuerySet,
     LawyerQuerySet,
+    RepresentationQuerySet,
     warning_cutoff,
 )
 
@@ -46,6 +47,7 @@ HELD_NEEDS_OUTCOME = _("A hearing that was held needs its outcome.")
 DECIDED_BEFORE_FILED = _("The decision cannot come before the filing.")
 DECISION_DATE = _("A decided request needs its decision date; a pending one has none.")
 OPENED_IN_FUTURE = _("A case cannot be opened in the future.")
+MERGE_INTO_ITSELF = _("A person cannot be merged into themselves.")
 
 
 def raise_if(errors: dict) -> None:
@@ -273,6 +275,17 @@ class Detainee(QuickChoiceDisplay, models.Model):
     # Consonant skeletons of every name in either script (casework/names.py),
     # so the same person entered in Khmer and romanised is flagged as a duplicate.
     name_keys = models.TextField(editable=False, blank=True, default="")
+    # Set when an admin merged this record into another (services.detainee_merge): the
+    # record stays, out of every list, so the merge can be undone from the audit log.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="merged_records",
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -300,6 +313,11 @@ class Detainee(QuickChoiceDisplay, models.Model):
                 name="detainee_has_name",
                 violation_error_message=_("A person needs a name in Latin script."),
             ),
+            models.CheckConstraint(
+                condition=Q(merged_into__isnull=True) | ~Q(merged_into=F("pk")),
+                name="detainee_not_merged_into_itself",
+                violation_error_message=MERGE_INTO_ITSELF,
+            ),
         ]
 
     def __str__(self):
@@ -326,9 +344,79 @@ class Detainee(QuickChoiceDisplay, models.Model):
         self.name_khmer = nfc(self.name_khmer)
         super().clean_fields(exclude)
 
+    def clean(self):
+        errors = {}
+        if self.merged_into_id is not None and self.merged_into_id == self.pk:
+            errors["merged_into"] = MERGE_INTO_ITSELF
+        raise_if(errors)
+
     @property
     def alias_list(self) -> list[str]:
         return [a.strip() for a in self.aliases.replace(",", "\n").splitlines() if a.strip()]
+
+
+class PossibleDuplicate(models.Model):
+    """Two records that may be the same person, one outside the scope of the user who
+    entered the other: for an admin to review (merge, or not the same person).
+
+    The user who raised it learns only that a possible match is on file elsewhere
+    (docs/permissions.md); the pair is shown to admins only.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To review")
+        MERGED = "merged", _("Merged")
+        DISMISSED = "dismissed", _("Not the same person")
+
+    person = models.ForeignKey(
+        Detainee, verbose_name=_("record entered"), on_delete=models.CASCADE, related_name="+"
+    )
+    match = models.ForeignKey(
+        Detainee, verbose_name=_("possible match"), on_delete=models.CASCADE, related_name="+"
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("raised by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    raised_at = models.DateTimeField(_("raised"), auto_now_add=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    resolved_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        ordering = ["-raised_at", "-pk"]
+        indexes = [models.Index(fields=["status", "-raised_at"], name="duplicate_status_raised")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "match"],
+                name="duplicate_pair_once",
+                violation_error_message=_("This pair is already in the review queue."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(person=F("match")),
+                name="duplicate_not_itself",
+                violation_error_message=MERGE_INTO_ITSELF,
+            ),
+        ]
+
+    def __str__(self):
+        # No names: the audit log's entry about the pair says which records, not who.
+        return f"#{self.person_id} / #{self.match_id}"
 
 
 class CaseStatus(models.TextChoices):
@@ -626,13 +714,31 @@ class Lawyer(models.Model):
         self.bar_number = (self.bar_number or "").strip() or None
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self):
+        return reverse("lawyer_detail", args=[self.pk])
+
     def clean_fields(self, exclude=None):
         self.name = nfc(self.name)
         super().clean_fields(exclude)
 
 
-class Representation(models.Model):
-    """Which lawyer represents which accused in which case, from when."""
+REPRESENTATION_ENDS_BEFORE_START = _("A representation cannot end before it starts.")
+REPRESENTATION_END_REASON = _("An ended representation needs its reason; a current one has none.")
+
+
+class Representation(QuickChoiceDisplay, models.Model):
+    """Which lawyer represents which accused in which case, from when, and until when.
+
+    ``until`` is the day it ended: from that day on the lawyer no longer counts as
+    the person's lawyer (``RepresentationQuerySet.current``, the one definition).
+    """
+
+    class EndReason(models.TextChoices):
+        WITHDREW = "withdrew", _("The lawyer withdrew")
+        REPLACED = "replaced", _("Replaced by another lawyer")
+        DISMISSED = "dismissed", _("Dismissed by the client")
+        CASE_CLOSED = "case_closed", _("The case was closed")
+        OTHER = "other", _("Other or not recorded")
 
     lawyer = models.ForeignKey(
         Lawyer, verbose_name=_("lawyer"), on_delete=models.PROTECT, related_name="representations"
@@ -644,7 +750,13 @@ class Representation(models.Model):
         related_name="representations",
     )
     since = models.DateField(_("since"), default=timezone.localdate)
-    until = models.DateField(_("until"), null=True, blank=True)
+    until = models.DateField(_("ended on"), null=True, blank=True)
+    end_reason = models.CharField(
+        _("why it ended"), max_length=20, choices=EndReason.choices, blank=True
+    )
+    end_note = models.CharField(_("note on the end"), max_length=300, blank=True)
+
+    objects = RepresentationQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("representation")
@@ -654,7 +766,13 @@ class Representation(models.Model):
             models.CheckConstraint(
                 condition=Q(until__isnull=True) | Q(until__gte=F("since")),
                 name="representation_ends_after_start",
-                violation_error_message=_("A representation cannot end before it starts."),
+                violation_error_message=REPRESENTATION_ENDS_BEFORE_START,
+            ),
+            models.CheckConstraint(
+                condition=(Q(until__isnull=True) & Q(end_reason=""))
+                | (Q(until__isnull=False) & ~Q(end_reason="")),
+                name="representation_end_has_reason",
+                violation_error_message=REPRESENTATION_END_REASON,
             ),
             models.UniqueConstraint(
                 fields=["lawyer", "accused", "since"],
@@ -668,9 +786,21 @@ class Representation(models.Model):
     def __str__(self):
         return f"{self.lawyer} → {self.accused}"
 
+    def clean(self):
+        errors = {}
+        if self.until and self.since and self.until < self.since:
+            errors["until"] = REPRESENTATION_ENDS_BEFORE_START
+        not_in_future(
+            errors, "until", self.until, _("A representation cannot be ended in the future.")
+        )
+        if (self.until is None) != (not self.end_reason):
+            errors["until" if self.until is None else "end_reason"] = REPRESENTATION_END_REASON
+        raise_if(errors)
+
     @property
     def is_current(self) -> bool:
-        return self.until is None or self.until >= timezone.localdate()
+        """The same cut-off as ``RepresentationQuerySet.current``: ended means from that day."""
+        return self.until is None or self.until > timezone.localdate()
 
 
 class Hearing(QuickChoiceDisplay, models.Model):

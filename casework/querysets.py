@@ -5,13 +5,15 @@ Every view, filter, form choice list, export and report starts from
 """
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case as DbCase
+from django.db.models import Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
-from .names import search_terms
+from .names import search_terms, skeleton
 
 
 def warning_cutoff(days: int | None = None, *, now=None) -> dt.datetime:
@@ -32,7 +34,7 @@ def warning_cutoff(days: int | None = None, *, now=None) -> dt.datetime:
 SHORT_TERM = 3
 
 
-def names_match(text: str, prefix: str = "") -> Q:
+def names_match(text: str, prefix: str = "", *, tolerant: bool = False) -> Q:
     """Every word of ``text`` appears in the person's folded names and aliases
     (``Detainee.search_text``: lower-case Latin, Khmer as typed, one space between words).
 
@@ -40,17 +42,42 @@ def names_match(text: str, prefix: str = "") -> Q:
     Sokhaly, and the Khmer family name ជា finds ជា ស្រីមុំ. Users search such short
     words as names; anywhere inside a word they match most people, and no trigram
     index can find them (migration 0005).
+
+    ``tolerant``: a word also matches a name word spelled another way, the same
+    consonant skeleton (casework/names.py) in ``Detainee.name_keys``: "Tuoch Visal",
+    "Touch Vissal" and "Tuch Wisal" find Touch Visal, and ទូច finds Touch. The callers
+    rank these below the literal matches (``search_rank``).
     """
     field = f"{prefix}search_text"
     condition = Q()
     for term in search_terms(text):
         if len(term) < SHORT_TERM:
-            condition &= Q(**{f"{field}__startswith": term}) | Q(
-                **{f"{field}__contains": f" {term}"}
-            )
+            literal = Q(**{f"{field}__startswith": term}) | Q(**{f"{field}__contains": f" {term}"})
         else:
-            condition &= Q(**{f"{field}__contains": term})
+            literal = Q(**{f"{field}__contains": term})
+        key = skeleton(term) if tolerant else ""
+        if key:
+            literal |= Q(**{f"{prefix}name_keys__regex": name_word_pattern(key)})
+        condition &= literal
     return condition
+
+
+def name_word_pattern(key: str) -> str:
+    """One word's skeleton as a whole word of ``name_keys`` (``|tc vsl|``: words
+    apart by a space, names by a bar). PostgreSQL answers it from the trigram index
+    of migration 0011; SQLite runs Django's REGEXP over the rows, as it scans for
+    LIKE."""
+    return rf"[| ]{re.escape(key)}[| ]"
+
+
+def ranked(queryset, exact: Q):
+    """Literal matches first, then the spelling variants, each in the list's order."""
+    order = queryset.query.order_by or queryset.model._meta.ordering
+    return queryset.annotate(
+        search_rank=DbCase(
+            When(exact, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+    ).order_by("search_rank", *order)
 
 
 def _role(user) -> str | None:
@@ -89,19 +116,23 @@ class CaseQuerySet(models.QuerySet):
         """
         from .models import Accused, Case
 
-        named = Accused.objects.order_by().filter(names_match(text, "detainee__"))
+        def cases(tolerant: bool):
+            named = Accused.objects.order_by().filter(
+                names_match(text, "detainee__", tolerant=tolerant)
+            )
+            return named.values("case_id").union(numbered.values("pk"))
+
         numbered = Case.objects.order_by().filter(
             Q(reference__icontains=text) | Q(court_case_number__icontains=text)
         )
-        return self.filter(pk__in=named.values("case_id").union(numbered.values("pk")))
+        # Other spellings of the names too, after the literal matches (issue 13).
+        return ranked(self.filter(pk__in=cases(tolerant=True)), Q(pk__in=cases(tolerant=False)))
 
     def without_lawyer(self):
+        """Open or not, cases where no accused has a current lawyer (ended ones do not count)."""
         from .models import Representation
 
-        today = timezone.localdate()
-        current = Representation.objects.filter(accused__case=OuterRef("pk")).filter(
-            Q(until__isnull=True) | Q(until__gte=today)
-        )
+        current = Representation.objects.current().filter(accused__case=OuterRef("pk"))
         return self.filter(~Exists(current))
 
     def stale(self, days: int = 30):
@@ -184,7 +215,8 @@ class DetaineeQuerySet(models.QuerySet):
 
         role = _role(user)
         if role == "admin":
-            return self.all()
+            # A record merged into another is kept for the undo, out of sight.
+            return self.on_file()
         if role is None:
             return self.none()
         accused = Accused.objects.filter(
@@ -192,9 +224,49 @@ class DetaineeQuerySet(models.QuerySet):
         ).values("detainee")
         return self.filter(pk__in=accused)
 
+    def on_file(self):
+        """Every record but those merged into another (services.detainee_merge)."""
+        return self.filter(merged_into__isnull=True)
+
+    def likely_same_as(self, person):
+        """Records that may be the same as ``person`` (saved or not): a name in either
+        script matches the others' names and aliases, literally or by its consonant
+        skeleton (casework/names.py), narrowed by birth year and home province when both
+        are known. Not ``person`` itself, nor merged records."""
+        from .names import fold, name_key
+
+        variants = [n for n in (person.name_latin, person.name_khmer, *person.alias_list) if n]
+        if not variants:
+            return self.none()
+        condition = Q()
+        for name in variants:
+            condition |= Q(search_text__contains=fold(name))
+            key = name_key(name)
+            if key:
+                condition |= Q(name_keys__contains=f"|{key}|")
+        qs = self.on_file().filter(condition)
+        if person.pk:
+            qs = qs.exclude(pk=person.pk)
+        if person.birth_year:
+            qs = qs.filter(
+                Q(birth_year__isnull=True)
+                | Q(birth_year__range=(person.birth_year - 1, person.birth_year + 1))
+            )
+        if person.home_province_id:
+            qs = qs.filter(Q(home_province__isnull=True) | Q(home_province=person.home_province_id))
+        return qs
+
+    def elsewhere_for(self, user):
+        """Records outside ``user``'s scope (nothing, for an admin): where a possible
+        match may be known to exist, never shown (docs/permissions.md)."""
+        visible = self.model._default_manager.visible_to(user)
+        return self.on_file().exclude(pk__in=visible.values("pk"))
+
     def search(self, text: str):
-        """Any part of any name or alias, in either script, case- and accent-insensitively."""
-        return self.filter(names_match(text))
+        """Any part of any name or alias, in either script, case- and accent-insensitively;
+        then other spellings of the same names (``names_match(tolerant=True)``), ranked
+        after."""
+        return ranked(self.filter(names_match(text, tolerant=True)), names_match(text))
 
 
 class LawyerQuerySet(models.QuerySet):
@@ -211,3 +283,17 @@ class LawyerQuerySet(models.QuerySet):
             accused__case__in=Case.objects.visible_to(user).values("pk")
         ).values("lawyer")
         return self.filter(pk__in=representing)
+
+
+class RepresentationQuerySet(_ThroughCaseQuerySet):
+    case_path = "accused__case"
+
+    def current(self, day=None):
+        """The one definition of a current lawyer: not ended, or ending after ``day``
+        (today). A representation ended on a day no longer counts from that day on."""
+        day = day or timezone.localdate()
+        return self.filter(Q(until__isnull=True) | Q(until__gt=day))
+
+    def ended(self, day=None):
+        day = day or timezone.localdate()
+        return self.filter(until__lte=day)

@@ -311,9 +311,7 @@ def timeline_page(case: Case, number, per_page: int = TIMELINE_PAGE_SIZE):
 
 def accused_with_clocks(case: Case):
     open_periods = CustodyPeriod.objects.filter(ended_at__isnull=True).select_related("limit")
-    current_reps = Representation.objects.filter(
-        Q(until__isnull=True) | Q(until__gte=timezone.localdate())
-    ).select_related("lawyer")
+    current_reps = Representation.objects.current().select_related("lawyer")
     return (
         case.accused.select_related("detainee")
         .prefetch_related(
@@ -322,6 +320,13 @@ def accused_with_clocks(case: Case):
             Prefetch(
                 "charge_steps",
                 queryset=AccusedCharge.objects.select_related("charge", "requalified_from"),
+            ),
+            Prefetch(
+                "representations",
+                queryset=Representation.objects.ended()
+                .select_related("lawyer")
+                .order_by("-until", "pk"),
+                to_attr="past_reps",
             ),
         )
         .order_by("pk")

@@ -10,15 +10,19 @@ import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.context import acting_as
+from audit.log import record
+from audit.models import AuditEvent
 
 from . import access, editing
 from .editing import ConflictError
 from .models import (
     IN_CUSTODY,
+    MERGE_INTO_ITSELF,
     Accused,
     AccusedCharge,
     BailRequest,
@@ -33,10 +37,13 @@ from .models import (
     Event,
     Hearing,
     Lawyer,
+    PossibleDuplicate,
     Province,
     Representation,
+    Sex,
     standing_charge_ids,
 )
+from .names import fold
 
 
 def _locked(instance):
@@ -256,6 +263,7 @@ def detainee_create(*, actor, detainee: Detainee) -> Detainee:
     with acting_as(actor):
         detainee.full_clean()
         detainee.save()
+        _flag_matches_elsewhere(actor, detainee)
     return detainee
 
 
@@ -263,7 +271,246 @@ def detainee_create(*, actor, detainee: Detainee) -> Detainee:
 def detainee_update(*, actor, detainee: Detainee, base: dict | None = None) -> Detainee:
     with acting_as(actor):
         _merge_save(detainee, base=base, fields=_editable(Detainee))
+        _flag_matches_elsewhere(actor, detainee)
     return detainee
+
+
+def _flag_matches_elsewhere(actor, detainee: Detainee, limit: int = 5) -> int:
+    """Put the likely matches outside the actor's scope in the admins' review queue.
+
+    The actor is told only that a possible match is on file elsewhere
+    (forms.POSSIBLE_MATCH_ELSEWHERE); ``detainee.matches_elsewhere`` says how many
+    pairs were raised, for the page to say so."""
+    detainee.matches_elsewhere = 0
+    if actor is None or access.is_admin(actor):
+        return 0  # nothing is outside an admin's scope
+    matches = Detainee.objects.elsewhere_for(actor).likely_same_as(detainee)
+    known = PossibleDuplicate.objects.filter(
+        Q(person=detainee, match=OuterRef("pk")) | Q(person=OuterRef("pk"), match=detainee)
+    )
+    raised = 0
+    for match in matches.filter(~Exists(known)).order_by("pk")[:limit]:
+        flag = PossibleDuplicate(person=detainee, match=match, raised_by=actor)
+        flag.full_clean()
+        flag.save()
+        raised += 1
+    detainee.matches_elsewhere = raised
+    return raised
+
+
+# --- Duplicates: review, merge, undo ------------------------------------------
+
+# Filled on the kept record from the merged one when the kept record has none.
+MERGE_FILLS = [
+    "name_khmer",
+    "birth_year",
+    "birth_date",
+    "home_province",
+    "affiliation",
+    "former_role",
+    "occupation",
+    "place_held",
+    "family_contact",
+    "whereabouts",
+    "notes",
+]
+
+
+def _blank(detainee: Detainee, name: str) -> bool:
+    field = Detainee._meta.get_field(name)
+    return getattr(detainee, field.attname) in (None, "")
+
+
+def _admin_only(actor):
+    if not access.is_admin(actor):
+        raise PermissionDenied
+
+
+def merge_problem(kept: Detainee, merged: Detainee) -> str | None:
+    """Why these two records cannot be merged, in the words the page shows; None when
+    they can. The self-merge rule is the model's (``MERGE_INTO_ITSELF``)."""
+    if kept.pk == merged.pk:
+        return str(MERGE_INTO_ITSELF)
+    if kept.merged_into_id or merged.merged_into_id:
+        return _("One of these records was already merged into another.")
+    shared = (
+        Case.objects.filter(accused__detainee=kept)
+        .filter(accused__detainee=merged)
+        .values_list("reference", flat=True)
+        .first()
+    )
+    if shared:
+        return _(
+            "Both records are accused in case %(ref)s: remove one of them from that case "
+            "first, then merge."
+        ) % {"ref": shared}
+    return None
+
+
+@transaction.atomic
+def detainee_merge(*, actor, kept: Detainee, merged: Detainee, request=None):
+    """Make two records of one person one: every case (and with it every event, custody
+    period, bail request and lawyer) of ``merged`` moves to ``kept``, its names become
+    ``kept``'s aliases, and what ``kept`` lacks is filled from it. ``merged`` stays,
+    marked, out of every list. The audit entry returned holds what moved, so
+    ``detainee_merge_undo`` can put it back."""
+    _admin_only(actor)
+    with acting_as(actor):
+        # Both rows locked in one order, so two merges of the same pair cannot deadlock.
+        rows = Detainee.objects.select_for_update().filter(pk__in=[kept.pk, merged.pk])
+        locked = {row.pk: row for row in rows.order_by("pk")}
+        kept, merged = locked[kept.pk], locked[merged.pk]
+        problem = merge_problem(kept, merged)
+        if problem:
+            raise ValidationError(problem)
+        accused = list(merged.accusations.select_related("case").order_by("pk"))
+        for row in accused:
+            row.detainee = kept
+            row.save(update_fields=["detainee"])
+        names = [merged.name_latin, merged.name_khmer, *merged.alias_list]
+        known = {fold(n) for n in (kept.name_latin, kept.name_khmer, *kept.alias_list) if n}
+        added = []
+        for name in names:
+            if name and fold(name) not in known:
+                added.append(name)
+                known.add(fold(name))
+        kept.aliases = "\n".join([*kept.alias_list, *added])
+        filled = []
+        for name in MERGE_FILLS:
+            if _blank(kept, name) and not _blank(merged, name):
+                attname = Detainee._meta.get_field(name).attname
+                setattr(kept, attname, getattr(merged, attname))
+                filled.append(name)
+        if kept.sex == Sex.UNKNOWN and merged.sex != Sex.UNKNOWN:
+            kept.sex = merged.sex
+            filled.append("sex")
+        kept.version += 1
+        kept.full_clean()
+        kept.save()
+        merged.merged_into = kept
+        merged.version += 1
+        merged.full_clean()
+        merged.save()
+        flags = []
+        for flag in PossibleDuplicate.objects.filter(
+            Q(person=kept, match=merged) | Q(person=merged, match=kept),
+            status=PossibleDuplicate.Status.OPEN,
+        ):
+            _resolve(flag, actor, PossibleDuplicate.Status.MERGED)
+            flags.append(flag.pk)
+        for case in {row.case for row in accused}:
+            _touch(case)
+        return record(
+            AuditEvent.MERGE,
+            actor=actor,
+            obj=kept,
+            request=request,
+            object_repr=f"#{merged.pk} → #{kept.pk} {kept.name_latin}",
+            data={
+                "merge": {
+                    "kept": kept.pk,
+                    "merged": merged.pk,
+                    "accused": [row.pk for row in accused],
+                    "aliases_added": added,
+                    "filled": filled,
+                    "flags": flags,
+                }
+            },
+        )
+
+
+def merge_of(entry) -> dict | None:
+    """What a merge entry of the audit log moved (None for any other entry)."""
+    if entry.event != AuditEvent.MERGE or not isinstance(entry.additional_data, dict):
+        return None
+    return entry.additional_data.get("merge")
+
+
+def merge_undo_problem(entry) -> str | None:
+    """Why this merge cannot be undone now, or None."""
+    data = merge_of(entry)
+    if data is None:
+        return _("This audit entry is not a merge.")
+    people = Detainee.objects.in_bulk([data["kept"], data["merged"]])
+    kept, merged = people.get(data["kept"]), people.get(data["merged"])
+    if kept is None or merged is None:
+        return _("One of the two records is no longer on file: this merge cannot be undone.")
+    if merged.merged_into_id != kept.pk:
+        return _("This merge was already undone.")
+    if kept.merged_into_id is not None:
+        return _("The kept record was merged into another since: undo that later merge first.")
+    return None
+
+
+@transaction.atomic
+def detainee_merge_undo(*, actor, entry, request=None):
+    """Undo a merge from its audit entry: the cases it moved go back to the merged record,
+    the aliases it added and the fields it filled are taken off the kept record (those
+    changed since are left as they are), and the merged record is on file again."""
+    _admin_only(actor)
+    with acting_as(actor):
+        data = merge_of(entry)
+        if data is not None:
+            # Lock both records first: two admins undoing at once, the second finds it done.
+            list(
+                Detainee.objects.select_for_update()
+                .filter(pk__in=[data["kept"], data["merged"]])
+                .values_list("pk", flat=True)
+            )
+        problem = merge_undo_problem(entry)
+        if problem:
+            raise ValidationError(problem)
+        kept = Detainee.objects.get(pk=data["kept"])
+        merged = Detainee.objects.get(pk=data["merged"])
+        moved = list(
+            Accused.objects.filter(pk__in=data["accused"], detainee=kept).select_related("case")
+        )
+        for row in moved:
+            row.detainee = merged
+            row.save(update_fields=["detainee"])
+        added = {fold(name) for name in data["aliases_added"]}
+        kept.aliases = "\n".join(a for a in kept.alias_list if fold(a) not in added)
+        for name in data["filled"]:
+            field = Detainee._meta.get_field(name)
+            if getattr(kept, field.attname) == getattr(merged, field.attname):
+                empty = Sex.UNKNOWN if name == "sex" else (None if field.null else "")
+                setattr(kept, field.attname, empty)
+        kept.version += 1
+        kept.full_clean()
+        kept.save()
+        merged.merged_into = None
+        merged.version += 1
+        merged.full_clean()
+        merged.save()
+        for flag in PossibleDuplicate.objects.filter(pk__in=data["flags"]):
+            _resolve(flag, None, PossibleDuplicate.Status.OPEN)
+        for case in {row.case for row in moved}:
+            _touch(case)
+        return record(
+            AuditEvent.MERGE_UNDONE,
+            actor=actor,
+            obj=merged,
+            request=request,
+            object_repr=f"#{merged.pk} ← #{kept.pk} {merged.name_latin}",
+            data={"undoes": entry.pk, "accused": [row.pk for row in moved]},
+        )
+
+
+def _resolve(flag: PossibleDuplicate, actor, status: str):
+    flag.status = status
+    flag.resolved_by = actor
+    flag.resolved_at = None if status == PossibleDuplicate.Status.OPEN else timezone.now()
+    flag.save()
+
+
+@transaction.atomic
+def duplicate_dismiss(*, actor, flag: PossibleDuplicate) -> PossibleDuplicate:
+    """An admin decided the pair are two people: off the queue (the entry says who)."""
+    _admin_only(actor)
+    with acting_as(actor):
+        flag = _locked(flag)
+        _resolve(flag, actor, PossibleDuplicate.Status.DISMISSED)
+    return flag
 
 
 @transaction.atomic
@@ -658,6 +905,24 @@ def lawyer_assign(*, actor, representation: Representation) -> Representation:
 def representation_update(*, actor, representation: Representation) -> Representation:
     with acting_as(actor):
         _locked(representation)
+        representation.full_clean()
+        representation.save()
+        _touch(representation.accused.case)
+    return representation
+
+
+@transaction.atomic
+def representation_end(
+    *, actor, representation: Representation, until: dt.date, reason: str, note: str = ""
+) -> Representation:
+    """A lawyer stops representing someone (withdrew, replaced, dismissed, case closed):
+    from ``until`` on they no longer count as the person's lawyer. Nothing is deleted:
+    the lawyer's page keeps it among their past cases."""
+    with acting_as(actor):
+        _locked(representation)
+        representation.until = until
+        representation.end_reason = reason
+        representation.end_note = note
         representation.full_clean()
         representation.save()
         _touch(representation.accused.case)

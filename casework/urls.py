@@ -24,5 +24,12 @@ urlpatterns = [
     path("detainees/", views.detainee_list, name="detainee_list"),
     path("detainees/<int:pk>/", views.detainee_detail, name="detainee_detail"),
     path("detainees/<int:pk>/edit/", views.detainee_edit, name="detainee_edit"),
+    path("detainees/duplicates/", views.duplicate_queue, name="duplicate_queue"),
+    path("detainees/merge/", views.detainee_merge, name="detainee_merge"),
+    path("detainees/merge/undo/", views.merge_undo, name="merge_undo"),
     path("lawyers/", views.lawyer_list, name="lawyer_list"),
+    path("lawyers/<int:pk>/", views.lawyer_detail, name="lawyer_detail"),
+    path(
+        "representations/<int:pk>/end/", views.representation_end, name="representation_end"
+    ),
 ]

@@ -5,8 +5,9 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q
-from django.shortcuts import redirect, render
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
@@ -17,6 +18,7 @@ from . import access, selectors, services
 from .filters import CaseFilter, DetaineeFilter, HearingFilter
 from .forms import (
     CONFLICT_MESSAGE,
+    POSSIBLE_MATCH_ELSEWHERE,
     AddAccusedForm,
     AssignForm,
     BailDecisionForm,
@@ -26,15 +28,28 @@ from .forms import (
     DetaineeForm,
     EventForm,
     HearingForm,
+    MergeForm,
     NewPeopleFormSet,
     NewPersonForm,
     OpenCaseExtrasForm,
     RemoveAccusedForm,
+    RepresentationEndForm,
     RepresentationForm,
     StatusForm,
+    has_match_elsewhere,
     likely_duplicates,
 )
-from .models import BailRequest, Case, Detainee, Event, Hearing, Lawyer, Representation
+from .models import (
+    Accused,
+    BailRequest,
+    Case,
+    Detainee,
+    Event,
+    Hearing,
+    Lawyer,
+    PossibleDuplicate,
+    Representation,
+)
 from .paging import ListPaginator, count_up_to
 
 PAGE_SIZE = 50
@@ -193,7 +208,7 @@ def case_new(request):
     form = CaseForm(data, user=user, prefix="case")
     people = NewPeopleFormSet(data, prefix="person")
     extras = OpenCaseExtrasForm(data, user=user, prefix="extra")
-    duplicates = []
+    duplicates, elsewhere = [], False
     valid = data is not None and not adding_row
     if valid and form.is_valid() & people.is_valid() & extras.is_valid():
         existing = list(extras.cleaned_data["existing"])
@@ -208,7 +223,11 @@ def case_new(request):
         elif not unnamed:
             if new_people and not extras.cleaned_data["confirm_new"]:
                 duplicates = [d for p in new_people for d in likely_duplicates(user, p)]
-            if not duplicates:
+            if new_people and not extras.cleaned_data["seen_elsewhere"]:
+                elsewhere = any(
+                    [_says_match_elsewhere(request, extras, person) for person in new_people]
+                )
+            if not duplicates and not elsewhere:
                 case = services.case_open(
                     actor=user,
                     case=form.instance,
@@ -222,8 +241,33 @@ def case_new(request):
     return render(
         request,
         "casework/case_new.html",
-        {"form": form, "people": people, "extras": extras, "duplicates": duplicates},
+        {
+            "form": form,
+            "people": people,
+            "extras": extras,
+            "duplicates": duplicates,
+            "elsewhere": elsewhere,
+            "elsewhere_notice": POSSIBLE_MATCH_ELSEWHERE,
+        },
     )
+
+
+def _says_match_elsewhere(request, extras, person) -> bool:
+    """Whether to tell the user that a possible match is on file outside their scope
+    (that alone: docs/permissions.md). Asking is a name search, so it is recorded; the
+    form remembers it has said so, and the next save goes on."""
+    if not has_match_elsewhere(request.user, person):
+        return False
+    record_search(
+        request,
+        model=Detainee,
+        query={
+            "duplicate check": " / ".join(n for n in (person.name_latin, person.name_khmer) if n)
+        },
+    )
+    extras.data = extras.data.copy()
+    extras.data[extras.add_prefix("seen_elsewhere")] = "on"
+    return True
 
 
 @require_safe
@@ -516,6 +560,8 @@ def accused_add(request, pk):
                     with transaction.atomic():
                         if new_person is not None:
                             person = services.detainee_create(actor=user, detainee=new_person)
+                            if getattr(person, "matches_elsewhere", 0):
+                                messages.info(request, POSSIBLE_MATCH_ELSEWHERE)
                         services.accused_add(
                             actor=user,
                             case=case,
@@ -585,6 +631,33 @@ def charge_step_new(request, pk):
         success=_("Charges updated."),
         then=case,
         case=case,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def representation_end(request, pk):
+    """A lawyer withdrew, was replaced or dismissed, or the case closed: the
+    representation ends (kept, shown among the lawyer's past cases)."""
+    user = request.user
+    representation = access.get_representation_for(user, pk)
+    case = representation.accused.case
+    form = RepresentationEndForm(request.POST or None, instance=representation)
+
+    def save():
+        services.representation_end(
+            actor=user,
+            representation=form.instance,
+            until=form.cleaned_data["until"],
+            reason=form.cleaned_data["end_reason"],
+            note=form.cleaned_data["end_note"],
+        )
+
+    title = _("End %(lawyer)s's representation of %(name)s") % {
+        "lawyer": representation.lawyer.name,
+        "name": representation.accused.detainee.name_latin,
+    }
+    return _form_page(
+        request, form, save, title=title, success=_("Representation ended."), then=case, case=case
     )
 
 
@@ -658,6 +731,8 @@ def detainee_edit(request, pk):
 
     def save():
         services.detainee_update(actor=user, detainee=form.instance, base=form.base)
+        if form.instance.matches_elsewhere:
+            messages.info(request, POSSIBLE_MATCH_ELSEWHERE)
 
     title = _("Edit %(name)s") % {"name": detainee.name_latin}
     response = _form_page(request, form, save, title=title, success=_("Saved."), then=detainee)
@@ -683,7 +758,7 @@ def lawyer_list(request):
                 filter=Q(representations__accused__case__in=visible_cases),
                 distinct=True,
             ),
-            active=Exists(reps.filter(until__isnull=True)),
+            active=Exists(reps.current()),
         )
         .order_by("name", "pk")
     )
@@ -703,6 +778,28 @@ def lawyer_list(request):
             "page": _page(request, lawyers),
             "q": q,
             "querystring": _querystring_without_page(request),
+        },
+    )
+
+
+@require_safe
+def lawyer_detail(request, pk):
+    """A lawyer and whom they represent now and before, within the user's cases only."""
+    user = request.user
+    lawyer = access.get_lawyer_for(user, pk)
+    record_view(request, lawyer)
+    representations = (
+        Representation.objects.visible_to(user)
+        .filter(lawyer=lawyer)
+        .select_related("accused__detainee", "accused__case__province")
+    )
+    return render(
+        request,
+        "casework/lawyer_detail.html",
+        {
+            "lawyer": lawyer,
+            "current": representations.current().order_by("-since", "pk"),
+            "past": representations.ended().order_by("-until", "-since", "pk"),
         },
     )
 
@@ -736,3 +833,116 @@ def hearing_agenda(request):
             "querystring": _querystring_without_page(request),
         },
     )
+
+
+# --- Duplicates across scopes: the admins' review queue, merge and undo -------------
+
+
+@require_http_methods(["GET", "POST"])
+@access.require_role("admin")
+def duplicate_queue(request):
+    """Pairs of records that may be one person, raised when someone entered a name
+    matching a record outside their scope. POST ``dismiss``: not the same person."""
+    if request.method == "POST":
+        flag = get_object_or_404(
+            PossibleDuplicate, pk=_int_or_none(request.POST.get("dismiss")), status="open"
+        )
+        services.duplicate_dismiss(actor=request.user, flag=flag)
+        messages.success(request, _("Marked as two different people."))
+        return redirect("duplicate_queue")
+    flags = (
+        PossibleDuplicate.objects.filter(
+            status=PossibleDuplicate.Status.OPEN,
+            person__merged_into__isnull=True,
+            match__merged_into__isnull=True,
+        )
+        .select_related("person__home_province", "match__home_province", "raised_by")
+        .prefetch_related(
+            Prefetch("person__accusations", queryset=_accusations(), to_attr="shown_cases"),
+            Prefetch("match__accusations", queryset=_accusations(), to_attr="shown_cases"),
+        )
+        .order_by("-raised_at", "-pk")
+    )
+    return render(request, "casework/duplicate_queue.html", {"page": _page(request, flags)})
+
+
+def _accusations():
+    return Accused.objects.select_related("case__province").order_by("case__reference")
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@require_http_methods(["GET", "POST"])
+@access.require_role("admin")
+def detainee_merge(request):
+    """Merge two records of one person (admins). GET ?keep=&merge= compares them."""
+    user = request.user
+    data = request.POST if request.method == "POST" else (request.GET or None)
+    form = MergeForm(data)
+    compared = form.is_valid() and [form.cleaned_data["kept"], form.cleaned_data["merged"]]
+    if request.method == "POST" and form.is_valid():
+        try:
+            entry = services.detainee_merge(
+                actor=user,
+                kept=form.cleaned_data["kept"],
+                merged=form.cleaned_data["merged"],
+                request=request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request,
+                _("Records merged. It can be undone from the audit log (entry %(n)s).")
+                % {"n": entry.pk},
+            )
+            return redirect(form.cleaned_data["kept"])
+    if compared:
+        for person in compared:
+            person.shown_cases = list(_accusations().filter(detainee=person))
+    return render(
+        request, "casework/detainee_merge.html", {"form": form, "compared": compared or []}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@access.require_role("admin")
+def merge_undo(request):
+    """Undo a merge from its audit entry (?entry=<id>); without one, the latest merges."""
+    from audit.models import AuditEntry, AuditEvent
+
+    entry_id = _int_or_none(request.POST.get("entry") or request.GET.get("entry"))
+    if entry_id is None:
+        merges = (
+            AuditEntry.objects.filter(event=AuditEvent.MERGE)
+            .select_related("actor")
+            .order_by("-id")[:50]
+        )
+        return render(request, "casework/merge_undo.html", {"merges": merges, "entry": None})
+    entry = get_object_or_404(AuditEntry.objects.select_related("actor"), pk=entry_id)
+    merge = services.merge_of(entry)
+    if merge is None:
+        raise Http404
+    problem = services.merge_undo_problem(entry)
+    if request.method == "POST" and not problem:
+        try:
+            services.detainee_merge_undo(actor=request.user, entry=entry, request=request)
+        except ValidationError as exc:
+            problem = " ".join(exc.messages)
+        else:
+            messages.success(request, _("The merge was undone: both records are on file again."))
+            return redirect("detainee_detail", merge["merged"])
+    people = Detainee.objects.in_bulk([merge["kept"], merge["merged"]])
+    context = {
+        "entry": entry,
+        "merge": merge,
+        "kept": people.get(merge["kept"]),
+        "merged": people.get(merge["merged"]),
+        "problem": problem,
+    }
+    return render(request, "casework/merge_undo.html", context)

@@ -386,9 +386,8 @@ class Report:
     @cached_property
     def _represented(self) -> dict:
         """Open cases where someone has a current lawyer, per (caseworker, province code)."""
-        today = timezone.localdate()
         case = "accused__case"
-        current = Representation.objects.filter(Q(until__isnull=True) | Q(until__gte=today))
+        current = Representation.objects.current()
         rows = (
             self._in_scope(current, case)
             .filter(**{f"{case}__status__in": OPEN_STATUSES})

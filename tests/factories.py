@@ -81,6 +81,8 @@ def make_lawyer(name: str = "", **fields) -> Lawyer:
 
 
 def represent(lawyer: Lawyer, accused: Accused, **fields) -> Representation:
+    if fields.get("until"):
+        fields.setdefault("end_reason", Representation.EndReason.WITHDREW)
     return Representation.objects.create(lawyer=lawyer, accused=accused, **fields)
 
 

@@ -25,6 +25,7 @@ from casework.models import (
     DetentionLimit,
     Hearing,
     Lawyer,
+    PossibleDuplicate,
     Province,
     Representation,
 )
@@ -131,8 +132,36 @@ def custody_ended_before_started():
 def representation_ending_before_start():
     since = timezone.localdate() - 10 * DAY
     return Representation(
-        lawyer=f.make_lawyer("Keo Ratanak"), accused=_accused(), since=since, until=since - DAY
+        lawyer=f.make_lawyer("Keo Ratanak"),
+        accused=_accused(),
+        since=since,
+        until=since - DAY,
+        end_reason="withdrew",
     )
+
+
+def representation_ended_without_reason():
+    since = timezone.localdate() - 10 * DAY
+    return Representation(
+        lawyer=f.make_lawyer("Keo Ratanak"), accused=_accused(), since=since, until=since + DAY
+    )
+
+
+def person_merged_into_themselves():
+    person = f.make_detainee("Mealea Sopheap")
+    person.merged_into_id = person.pk
+    return person
+
+
+def duplicate_pair_twice():
+    person, match = f.make_detainee("Mealea Sopheap"), f.make_detainee("Mealea Sopheab")
+    PossibleDuplicate.objects.create(person=person, match=match)
+    return PossibleDuplicate(person=person, match=match)
+
+
+def duplicate_pair_of_one_person():
+    person = f.make_detainee("Mealea Sopheap")
+    return PossibleDuplicate(person=person, match=person)
 
 
 def duplicate_representation():
@@ -239,6 +268,26 @@ CASES = [
         "representation_ends_after_start",
         representation_ending_before_start,
         "A representation cannot end before it starts.",
+    ),
+    (
+        "representation_end_has_reason",
+        representation_ended_without_reason,
+        "An ended representation needs its reason; a current one has none.",
+    ),
+    (
+        "detainee_not_merged_into_itself",
+        person_merged_into_themselves,
+        "A person cannot be merged into themselves.",
+    ),
+    (
+        "duplicate_pair_once",
+        duplicate_pair_twice,
+        "This pair is already in the review queue.",
+    ),
+    (
+        "duplicate_not_itself",
+        duplicate_pair_of_one_person,
+        "A person cannot be merged into themselves.",
     ),
     (
         "representation_unique",

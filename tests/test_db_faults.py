@@ -165,6 +165,8 @@ def test_server_connection_killed_during_a_write_leaves_nothing_half_saved(casew
 
     client = _client_for(caseworker)
     client.raise_request_exception = False
+    # The page's write goes through services.case_open, which adds each accused with
+    # services.accused_add (not Accused.objects.create, since the one door for writes).
     original = services.accused_add
     people = Detainee.objects.count()
 

@@ -552,8 +552,13 @@ def test_short_search_words_match_the_start_of_a_name(admin_client_, caseworker,
                             ("BTB-0104", "Sok Cheata សុខ សុជាតា")]:  # fmt: skip
         case = f.make_case("KH-2", caseworker=caseworker, reference=reference)
         f.add_accused(case, f.make_detainee(name))
-    assert references(admin_client_.get("/cases/", {"q": q})) == expected
-    people = admin_client_.get("/detainees/", {"q": q}).context["page"]
+    # The literal matches, first. Other spellings may follow (issue 13): "haly" has the
+    # consonant skeleton of Ly (an h before a vowel is not written in every romanisation).
+    listed = [c.reference for c in admin_client_.get("/cases/", {"q": q}).context["page"]]
+    assert set(listed[: len(expected)]) == expected
+    literal = Case.objects.matching(q).filter(search_rank=0)
+    assert {c.reference for c in literal} == expected
+    people = Detainee.objects.search(q).filter(search_rank=0)
     assert len(people) == len(expected)
 
 

@@ -587,11 +587,19 @@ class DemoBuilder:
         lawyer = lawyers[0] if rng.random() < 0.75 else rng.choice(lawyers)
         since = min(opened_on + dt.timedelta(days=rng.randint(0, 15)), self.today)
         if rng.random() < 0.08 and since < self.today - dt.timedelta(days=30):
-            # An earlier lawyer who stepped down.
+            # An earlier lawyer who withdrew, was replaced or dismissed: the reason
+            # taken in turn, not from the generator, so the rest of the data stays as it was.
             earlier = self.lawyers.pick(rng)
             until = self._between(since, self.today - dt.timedelta(days=2))
+            reasons = [r for r in Representation.EndReason.values if r != "case_closed"]
             chunk.representations.append(
-                Representation(lawyer=earlier, accused=accused, since=since, until=until)
+                Representation(
+                    lawyer=earlier,
+                    accused=accused,
+                    since=since,
+                    until=until,
+                    end_reason=reasons[len(chunk.representations) % len(reasons)],
+                )
             )
             since = until + dt.timedelta(days=1)
         chunk.representations.append(Representation(lawyer=lawyer, accused=accused, since=since))
