@@ -101,10 +101,19 @@ def make_event(case: Case, kind: str = Event.Kind.ARRESTED, **fields) -> Event:
 def form_data(response, key: str = "form") -> dict:
     """What a browser posts back from the form on ``response``, untouched: every field
     as rendered, the hidden version and the base the form was opened with included."""
-    from django import forms
 
     form = response.context[key]
-    form = getattr(form, "form", form)  # the admin's AdminForm wraps its form
+    if hasattr(form, "management_form"):  # a formset: its management form and each form
+        data = _fields_data(form.management_form)
+        for each in form:
+            data.update(_fields_data(each))
+        return data
+    return _fields_data(getattr(form, "form", form))  # the admin's AdminForm wraps its form
+
+
+def _fields_data(form) -> dict:
+    from django import forms
+
     data = {}
     for bound in form:
         widget, value = bound.field.widget, bound.value()

@@ -32,7 +32,7 @@ def far_person(far_case):
 def _resubmit(client, response):
     """Press "Open the case" again on the page shown: what the browser posts back."""
     data = {}
-    for key in ("form", "person_form", "extras"):
+    for key in ("form", "people", "extras"):
         data.update(f.form_data(response, key))
     return client.post("/cases/new/", data)
 
