@@ -145,7 +145,8 @@ class CourtAdmin(ServiceAdmin):
 
 @admin.register(models.Charge)
 class ChargeAdmin(ServiceAdmin):
-    list_display = ["name_en", "name_km", "article"]
+    list_display = ["name_en", "name_km", "article", "classification"]
+    list_filter = ["classification"]
     search_fields = ["name_en", "name_km", "article"]
 
 
@@ -320,7 +321,15 @@ class EventAdmin(ScopedAdmin):
 
 @admin.register(models.CustodyPeriod)
 class CustodyPeriodAdmin(ScopedAdmin):
-    list_display = ["accused", "limit", "started_at", "runs_out_at", "ended_at", "extensions"]
+    list_display = [
+        "accused",
+        "limit",
+        "custody_since",
+        "started_at",
+        "runs_out_at",
+        "ended_at",
+        "extensions",
+    ]
     list_filter = ["limit", "accused__case__province"]
     list_select_related = ["accused__detainee", "accused__case", "limit"]
     search_fields = ["accused__detainee__name_latin", "accused__case__reference", "order_reference"]

@@ -208,7 +208,17 @@ def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
         ),
         # The person's name alone, not their row and their accused row.
         _EVENT: Event.objects.only(
-            "kind", "occurred_on", "description", "source", "source_detail", "verified", "accused"
+            "kind",
+            "occurred_on",
+            "occurred_time",
+            "place",
+            "stated_cause",
+            "examination",
+            "description",
+            "source",
+            "source_detail",
+            "verified",
+            "accused",
         ).annotate(person=F("accused__detainee__name_latin")),
         _BAIL: BailRequest.objects.only(
             "case",
@@ -251,6 +261,8 @@ def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
             item = TimelineItem(day, None, kind, obj, upcoming=day > today)
             item.title = obj.get_kind_display()
             item.source = obj.get_source_display()
+            if obj.occurred_time is not None:
+                item.when = date_format(obj.moment, "DATETIME_FORMAT")
         else:
             item = TimelineItem(day, None, "bail", obj, upcoming=day > today)
             item.state = obj.get_decision_display()

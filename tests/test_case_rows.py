@@ -4,7 +4,9 @@ read exactly as the template they replaced, in English and Khmer."""
 import pytest
 from django.template import engines
 from django.test import SimpleTestCase
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.html import escape
 
 from casework import selectors
 
@@ -74,19 +76,43 @@ def test_dashboard_hearings_read_as_the_template_wrote_them(caseworker, language
             assert_html_equal(tag.render({"h": hearing}), template.render({"h": hearing}))
 
 
-NEAR_LIMIT_TEMPLATE = """{% load i18n casework %}<tr><td>{{ p.accused.detainee.name_latin }}</td><td><a href="{{ p.accused.case.get_absolute_url }}">{{ p.accused.case.reference }}</a></td><td>{% blocktranslate with d=p.days_held %}{{ d }} days{% endblocktranslate %}</td><td>{{ p.runs_out_at|date:"SHORT_DATE_FORMAT" }}</td><td>{% clock_badge p %}</td></tr>"""  # noqa: E501
-
-
 @pytest.mark.parametrize("language", ["en", "km"])
-def test_near_limit_rows_read_as_the_template_wrote_them(caseworker, language):
+def test_near_limit_rows_are_the_clock_row_escaped(caseworker, language):
+    """The dashboards' entry is the clock row (issue 13, point 9): the person in both
+    scripts, the case, the limit and its article, days held, days left or past, the
+    runs-out date and the ceiling; every value escaped."""
     from casework.models import CustodyPeriod
 
-    case = f.make_case("KH-2", caseworker=caseworker)
-    f.hold(f.add_accused(case, f.make_detainee("Sok <Dara>")), days_ago=400)  # past
-    f.hold(f.add_accused(case), limit_code="pretrial-felony", days_ago=175)  # near
-    periods = list(CustodyPeriod.objects.select_related("accused__detainee", "accused__case"))
-    template = engines["django"].from_string(NEAR_LIMIT_TEMPLATE)
+    case = f.make_case("KH-2", caseworker=caseworker, reference="BTB-<1>")
+    f.hold(
+        f.add_accused(case, f.make_detainee("Sok <Dara>", name_khmer="សុខ <ដារា>")),
+        days_ago=400,
+    )  # past
+    f.hold(f.add_accused(case), limit_code="pretrial-misdemeanour", days_ago=110)  # near
+    periods = list(
+        CustodyPeriod.objects.select_related(
+            "accused__detainee", "accused__case", "limit"
+        ).order_by("started_at")
+    )
     tag = engines["django"].from_string("{% load casework %}{% near_limit_row p %}")
     with translation.override(language):
         for period in periods:
-            assert_html_equal(tag.render({"p": period}), template.render({"p": period}))
+            html = tag.render({"p": period})
+            assert "<Dara>" not in html and "BTB-<1>" not in html
+            assert escape(period.accused.detainee.name_latin) in html
+            assert period.limit.article in html
+            assert escape(period.limit.name) in html
+            assert str(period.days_held) in html
+            assert (
+                escape(date_format(timezone.localtime(period.runs_out_at), "SHORT_DATE_FORMAT"))
+                in html
+            )
+            assert (
+                escape(date_format(timezone.localtime(period.ceiling_at), "SHORT_DATE_FORMAT"))
+                in html
+            )
+    with translation.override("en"):
+        past, near = (tag.render({"p": p}) for p in periods)
+        assert "សុខ &lt;ដារា&gt;" in past
+        assert "Past the legal limit by" in past and "18 months at most" in past
+        assert "days left" in near and "6 months at most" in near and "Art. 209" in near

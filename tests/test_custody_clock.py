@@ -66,9 +66,7 @@ def record(client, accused, kind, day, time="", **extra):
 
 
 @pytest.mark.parametrize("hour", [6, 22])
-def test_an_arrest_is_flagged_past_police_custody_at_its_own_hour(
-    caseworker_client, accused, hour
-):
+def test_an_arrest_is_flagged_past_police_custody_at_its_own_hour(caseworker_client, accused, hour):
     day = timezone.localdate() - dt.timedelta(days=5)
     response = record(caseworker_client, accused, "arrested", day, f"{hour:02d}:00")
     assert response.status_code == 302
@@ -97,7 +95,6 @@ def test_an_arrest_with_a_date_only_counts_from_the_start_of_that_day(caseworker
 def test_the_case_page_shows_hours_left_and_time_not_known(caseworker_client, accused):
     day = timezone.localdate() - dt.timedelta(days=1)
     record(caseworker_client, accused, "arrested", day)
-    period = accused.custody_periods.get()
     with frozen(at(day, 0) + dt.timedelta(hours=30)):
         page = caseworker_client.get(accused.case.get_absolute_url()).content.decode()
     assert "18 hours left" in page
