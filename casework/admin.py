@@ -241,6 +241,25 @@ class DetaineeAdmin(ViewAuditedAdmin):
     show_full_result_count = False
 
 
+class AccusedAdminForm(forms.ModelForm):
+    """A custody status set by hand has the effect of the matching event (services.
+    accused_update): "pre-trial detention" needs a limit the charges call for, since
+    this form has no limit to choose."""
+
+    def clean(self):
+        data = super().clean()
+        status = data.get("custody_status")
+        stored = self.instance.pk and models.Accused.objects.get(pk=self.instance.pk)
+        if (
+            stored
+            and status == models.CustodyStatus.PRETRIAL
+            and stored.custody_status != status
+            and services.derive_limit(stored) is None
+        ):
+            self.add_error("custody_status", models.NO_LIMIT_BY_HAND)
+        return data
+
+
 @admin.register(models.Accused)
 class AccusedAdmin(ScopedAdmin):
     list_display = ["detainee", "case", "custody_status", "added_on"]
@@ -254,6 +273,10 @@ class AccusedAdmin(ScopedAdmin):
         "case__court_case_number",
     ]
     autocomplete_fields = ["case", "detainee"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = AccusedAdminForm
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         # An accused stays in their case: their bail requests and custody periods carry

@@ -55,6 +55,10 @@ NO_DERIVABLE_LIMIT = _(
     "The charges on file do not say which limit applies (no charge, a charge without its "
     "class of offence, or petty offences only): choose the legal limit of this order."
 )
+NO_LIMIT_BY_HAND = _(
+    "The charges on file do not say which pre-trial detention limit applies: record the "
+    "detention order on the case page, where its limit can be chosen."
+)
 DEATH_NEEDS_PERSON = _("A death in custody is recorded for the person who died.")
 DEATH_DETAILS_ON_DEATH = _(
     "The cause given by the authorities and the independent examination belong to a "

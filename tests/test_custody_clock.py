@@ -309,3 +309,20 @@ def test_a_death_names_the_person_and_its_details_belong_to_a_death(caseworker_c
     response = record(caseworker_client, accused, "released", day, stated_cause="x")
     assert "stated_cause" in response.context["form"].errors
     assert not Event.objects.exists()
+
+
+def test_pretrial_detention_set_by_hand_in_the_admin_follows_the_charges(admin_client_, accused):
+    url = f"/admin/casework/accused/{accused.pk}/change/"
+    data = {
+        "detainee": accused.detainee_id,
+        "custody_status": "pretrial_detention",
+        "added_on": str(accused.added_on),
+    }
+    response = admin_client_.post(url, data)
+    assert response.status_code == 200  # refused with the form, not a 500
+    assert "record the detention order on the case page" in response.content.decode()
+    accused.refresh_from_db()
+    assert accused.custody_status == "at_liberty"
+    accused.case.charges.set([charge("misdemeanour")])
+    assert admin_client_.post(url, data).status_code == 302
+    assert accused.custody_periods.get().limit.code == "pretrial-misdemeanour"
