@@ -466,6 +466,7 @@ class EventForm(forms.ModelForm):
         self.fields["accused"].queryset = case.accused.select_related("detainee")
         self.fields["accused"].label_from_instance = lambda a: str(a.detainee)
         self.fields["occurred_time"].input_formats = ["%H:%M", "%H:%M:%S"]
+        self.fields["examination"].choices = [("", _("Not known")), *Event.Examination.choices]
         self.fields["examination"].help_text = _(
             "For a death in custody, with the cause the authorities gave. Leave empty when "
             "not known."

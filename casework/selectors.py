@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.db.models import (
     Count,
     DateTimeField,
-    Exists,
     F,
     OuterRef,
     Prefetch,
@@ -61,7 +60,14 @@ def case_list_queryset(user):
                 .order_by("scheduled_at")
                 .values("scheduled_at")[:1]
             ),
-            flagged=Exists(CustodyPeriod.objects.near_or_past_limit().filter(case=OuterRef("pk"))),
+            # The most urgent clock near or past its limit (None: no one flagged), so the
+            # row says how far, not only that (issue 13: the clock row in the lists).
+            flagged=Subquery(
+                CustodyPeriod.objects.near_or_past_limit()
+                .filter(case=OuterRef("pk"))
+                .order_by("runs_out_at")
+                .values("runs_out_at")[:1]
+            ),
         )
         .prefetch_related(Prefetch("accused", queryset=_accused_names()))
         .order_by("-opened_on", "-pk")

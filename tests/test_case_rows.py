@@ -9,13 +9,15 @@ from django.utils.formats import date_format
 from django.utils.html import escape
 
 from casework import selectors
+from casework.templatetags.casework import clock_left, left_text
 
 from . import factories as f
 
-# The row as casework/case_list.html wrote it before.
+# The row as casework/case_list.html wrote it before; the flag now says how far past or
+# how close the most urgent clock is (issue 13), worked out as the clock row does.
 TEMPLATE_ROW = """{% load i18n %}
   <tr>
-    <td><a href="{{ case.get_absolute_url }}">{{ case.reference }}</a>{% if case.flagged %} <span class="badge badge-near" title="{% translate 'Someone in this case is near or past the legal limit' %}">{% translate "limit" %}</span>{% endif %}</td>
+    <td><a href="{{ case.get_absolute_url }}">{{ case.reference }}</a>{% if case.flagged %} <span class="badge badge-past" title="{% translate 'Someone in this case is near or past the legal limit' %}">{{ flag_text }}</span>{% endif %}</td>
     <td>{% for a in case.accused.all %}{{ a.detainee.name_latin }}{% if a.detainee.name_khmer %} <span class="km text-body-secondary">{{ a.detainee.name_khmer }}</span>{% endif %}{% if not forloop.last %}, {% endif %}{% endfor %}</td>
     <td class="d-none d-sm-table-cell">{{ case.province }}</td>
     <td>{{ case.get_status_display }}</td>
@@ -42,11 +44,20 @@ def listed(admin_user, caseworker):
 def test_rows_read_as_the_template_wrote_them(listed, language):
     template = engines["django"].from_string(TEMPLATE_ROW)
     tag = engines["django"].from_string("{% load casework %}{% case_row case %}")
-    assert {case.flagged for case in listed} == {True, False}
+    assert {case.flagged is None for case in listed} == {True, False}
     assert {case.next_hearing is None for case in listed} == {True, False}
     with translation.override(language):
         for case in listed:
-            assert_html_equal(tag.render({"case": case}), template.render({"case": case}))
+            flag_text = left_text(case.flagged) if case.flagged else ""
+            assert_html_equal(
+                tag.render({"case": case}),
+                template.render({"case": case, "flag_text": flag_text}),
+            )
+        held = next(case for case in listed if case.flagged)
+        period = held.custody_periods.get()
+        assert left_text(held.flagged) == clock_left(period)
+    with translation.override("en"):
+        assert f"Past the legal limit by {period.days_past} days" in tag.render({"case": held})
 
 
 def test_list_rows_escape_names_and_say_unassigned(admin_client_, listed):

@@ -29,11 +29,17 @@ def page_url(context, number) -> str:
 
 
 def clock_left(period) -> str:
-    """How far the clock is from its limit, as the clock row and badge say it: hours
-    under 72 hours (police custody runs in hours, Art. 96), else days; days past once
-    past (hours in the first three days past)."""
-    if period.is_past_limit:
-        over = timezone.now() - period.runs_out_at
+    """How far the clock is from its limit, as the clock row and badge say it."""
+    return left_text(period.runs_out_at)
+
+
+def left_text(runs_out_at) -> str:
+    """Hours under 72 hours (police custody runs in hours, Art. 96), else days; days past
+    once past (hours in the first three days past). Days are calendar days, as
+    ``CustodyPeriod.days_left`` counts them."""
+    now = timezone.now()
+    if runs_out_at < now:
+        over = now - runs_out_at
         if over < dt.timedelta(hours=72):
             hours = int(over.total_seconds() // 3600)
             return ngettext(
@@ -43,11 +49,17 @@ def clock_left(period) -> str:
         return ngettext(
             "Past the legal limit by %(n)s day", "Past the legal limit by %(n)s days", days
         ) % {"n": days}
-    hours = period.hours_left
-    if hours is not None:
+    if runs_out_at - now < dt.timedelta(hours=72):
+        hours = int((runs_out_at - now).total_seconds() // 3600)
         return ngettext("%(n)s hour left", "%(n)s hours left", hours) % {"n": hours}
-    days = period.days_left
+    days = (timezone.localdate(runs_out_at) - timezone.localdate(now)).days
     return ngettext("%(days)s day left", "%(days)s days left", days) % {"days": days}
+
+
+@register.filter
+def limit_flag(runs_out_at) -> str:
+    """A list's flag for a case: how far past, or how close, its most urgent clock is."""
+    return left_text(runs_out_at) if runs_out_at else ""
 
 
 @register.simple_tag(name="clock_left")
@@ -191,11 +203,12 @@ def case_row(case):
     value goes through the standard library's html.escape, as Django's own escape does.
     """
     flag = ""
-    if case.flagged:
+    if case.flagged:  # the most urgent runs-out moment near or past the limit
+        css = "badge-past" if case.flagged < timezone.now() else "badge-near"
         flag = (
-            f' <span class="badge badge-near" title="'
+            f' <span class="badge {css}" title="'
             f'{escape(_("Someone in this case is near or past the legal limit"))}">'
-            f"{escape(_('limit'))}</span>"
+            f"{escape(left_text(case.flagged))}</span>"
         )
     hearing = case.next_hearing
     hearing = _local(hearing, "SHORT_DATETIME_FORMAT") if hearing else "—"
