@@ -354,6 +354,7 @@ def test_charts_read_json_and_vendored_scripts_with_no_inline_code(admin_client_
         "Questioned",
         "Arrested",
         "Released",
+        "Died in custody",
     ]
     assert len(data["labels"]) == 12
     custody = json.loads(

@@ -147,10 +147,14 @@ def load(apps, schema_editor):
         Court.objects.update_or_create(
             name_en=name_en, defaults={"name_km": name_km, "level": level, "province": None}
         )
+    # Migration 0002 runs this before charges had a class (0010 added it, 0011 sets it);
+    # the test suite's reload after a flush runs it with the class.
+    classified = any(field.name == "classification" for field in Charge._meta.fields)
     for article, name_en, name_km in CHARGES:
-        Charge.objects.update_or_create(
-            name_en=name_en, defaults={"name_km": name_km, "article": article}
-        )
+        defaults = {"name_km": name_km, "article": article}
+        if classified:
+            defaults["classification"] = CHARGE_CLASSES.get(name_en, "")
+        Charge.objects.update_or_create(name_en=name_en, defaults=defaults)
     for (
         code,
         name_en,
