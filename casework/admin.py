@@ -333,13 +333,34 @@ class BailRequestAdmin(ScopedAdmin):
     autocomplete_fields = ["accused", "court", "filed_by", "appeal_of"]
 
 
+class EventAdminForm(forms.ModelForm):
+    """A detention order added here has no limit to choose: it needs one the charges
+    call for (services.derive_limit), as the case page's form would otherwise ask."""
+
+    def clean(self):
+        data = super().clean()
+        accused = data.get("accused")
+        if (
+            self.instance.pk is None
+            and data.get("kind") == models.Event.Kind.PRETRIAL_DETENTION
+            and accused is not None
+            and services.derive_limit(accused) is None
+        ):
+            self.add_error("kind", models.NO_LIMIT_BY_HAND)
+        return data
+
+
 @admin.register(models.Event)
 class EventAdmin(ScopedAdmin):
-    list_display = ["occurred_on", "kind", "case", "accused", "source", "verified"]
+    list_display = ["occurred_on", "occurred_time", "kind", "case", "accused", "source", "verified"]
     list_filter = ["kind", "verified", "source", "case__province"]
     list_select_related = ["case", "accused__detainee", "accused__case"]
     search_fields = ["case__reference", "description", "accused__detainee__name_latin"]
     autocomplete_fields = ["case", "accused", "recorded_by"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = EventAdminForm
+        return super().get_form(request, obj, change, **kwargs)
 
 
 @admin.register(models.CustodyPeriod)

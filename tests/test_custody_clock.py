@@ -326,3 +326,23 @@ def test_pretrial_detention_set_by_hand_in_the_admin_follows_the_charges(admin_c
     accused.case.charges.set([charge("misdemeanour")])
     assert admin_client_.post(url, data).status_code == 302
     assert accused.custody_periods.get().limit.code == "pretrial-misdemeanour"
+
+
+def test_a_detention_order_added_in_the_admin_without_a_derivable_limit_is_refused(
+    admin_client_, accused
+):
+    data = {
+        "case": accused.case_id,
+        "accused": accused.pk,
+        "kind": "pretrial_detention",
+        "occurred_on": timezone.localdate().isoformat(),
+        "source": "court",
+        "examination": "",
+    }
+    response = admin_client_.post("/admin/casework/event/add/", data)
+    assert response.status_code == 200
+    assert "record the detention order on the case page" in response.content.decode()
+    assert not Event.objects.exists()
+    accused.case.charges.set([charge("felony")])
+    assert admin_client_.post("/admin/casework/event/add/", data).status_code == 302
+    assert accused.custody_periods.get().limit.code == "pretrial-felony"
