@@ -960,6 +960,13 @@ class Event(QuickChoiceDisplay, models.Model):
             self.occurred_on,
             _("An event cannot be recorded for a future date."),
         )
+        if self.occurred_on and self.occurred_time and "occurred_on" not in errors:
+            not_in_future(
+                errors,
+                "occurred_time",
+                self.moment,
+                _("An event cannot be recorded for a time still to come."),
+            )
         if self.accused_id and self.case_id and self.accused.case_id != self.case_id:
             errors["accused"] = _("This person is not accused in this case.")
         if self.kind == self.Kind.DIED_IN_CUSTODY and not self.accused_id:

@@ -346,3 +346,15 @@ def test_a_detention_order_added_in_the_admin_without_a_derivable_limit_is_refus
     accused.case.charges.set([charge("felony")])
     assert admin_client_.post("/admin/casework/event/add/", data).status_code == 302
     assert accused.custody_periods.get().limit.code == "pretrial-felony"
+
+
+def test_an_arrest_at_a_time_still_to_come_today_is_refused(caseworker_client, accused):
+    now = timezone.localtime()
+    with frozen(now.replace(hour=10, minute=0)):
+        response = record(caseworker_client, accused, "arrested", now.date(), "11:00")
+        assert response.status_code == 200
+        assert "occurred_time" in response.context["form"].errors
+        assert (
+            record(caseworker_client, accused, "arrested", now.date(), "09:30").status_code == 302
+        )
+    assert accused.custody_periods.get().custody_since == at(now.date(), 9, 30)

@@ -44,7 +44,7 @@ def world(own_case, other_case, far_case, caseworker):
     person.aliases = "Sokha V.\nSok Vannak"
     person.birth_date = dt.date(1990, 4, 17)
     person.save()
-    own_case.charges.set([1, 2])
+    own_case.charges.set(f.shipped_charges(1, 2))
     hostile = f.make_case(
         "KH-12", reference="PNH-0002", status="charged", title="=cmd|' /C calc'!A0"
     )
@@ -52,7 +52,7 @@ def world(own_case, other_case, far_case, caseworker):
     f.add_accused(
         hostile, f.make_detainee("+Plus Minus", occupation="-farmer", former_role="@role")
     )
-    hostile.charges.set([3])
+    hostile.charges.set(f.shipped_charges(3))
     return {"own": own_case, "other": other_case, "far": far_case, "hostile": hostile}
 
 
@@ -400,7 +400,7 @@ def _populate(caseworker, n: int):
         f.hold(accused, days_ago=170)
         f.make_hearing(case, days_from_now=2, lawyer=lawyer)
         f.represent(lawyer, accused)
-        case.charges.set([1, 2])
+        case.charges.set(f.shipped_charges(1, 2))
 
 
 def _queries(client, url) -> int:
@@ -658,7 +658,7 @@ def test_dossier_queries_do_not_grow_with_cases(admin_client_, caseworker, dossi
             f.make_hearing(case)
             f.make_bail(accused)
             f.represent(f.make_lawyer(), accused)
-            case.charges.set([1])
+            case.charges.set(f.shipped_charges(1))
 
     add_cases(1)
     few = _queries(admin_client_, url)

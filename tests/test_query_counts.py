@@ -28,7 +28,7 @@ def populate(caseworker, n: int):
         f.make_hearing(case, days_from_now=2, lawyer=lawyer)
         f.make_bail(accused, decision="pending", filed_on="2026-01-01")
         f.represent(lawyer, accused)
-        case.charges.set([1, 2])
+        case.charges.set(f.shipped_charges(1, 2))
 
 
 PAGES = ["/", "/cases/", "/cases/?province=KH-2&q=test", "/detainees/", "/hearings/", "/lawyers/"]
@@ -90,7 +90,7 @@ def test_person_page_queries_do_not_grow_with_cases(caseworker_client, caseworke
             f.hold(accused)
             f.make_hearing(case)
             f.make_bail(accused)
-            case.charges.set([1])
+            case.charges.set(f.shipped_charges(1))
 
     add_cases(1)
     few = count_queries(caseworker_client, url)

@@ -149,15 +149,16 @@ def test_people_cases_and_charges_are_counted_separately(admin_user, caseworker)
     other = f.make_detainee("Lim Bopha")
     first = f.make_case("KH-2", caseworker=caseworker, accused=[person, other])
     second = f.make_case("KH-2", caseworker=caseworker, accused=[person])
-    first.charges.set([1, 2])
-    second.charges.set([1])
+    one, two = f.shipped_charges(1, 2)
+    first.charges.set([one, two])
+    second.charges.set([one])
     opened = Report(admin_user, period()).opened()
     assert opened["cases"] == 2
     assert opened["people"] == 2  # Keo Sothea is in both cases: one person
     assert opened["charges"] == 3  # three charges laid: two in one case, one in the other
     by_charge = {row["pk"]: row for row in opened["charge_rows"]}
-    assert by_charge[1]["cases"] == 2 and by_charge[1]["people"] == 2
-    assert by_charge[2]["cases"] == 1 and by_charge[2]["people"] == 2
+    assert by_charge[one]["cases"] == 2 and by_charge[one]["people"] == 2
+    assert by_charge[two]["cases"] == 1 and by_charge[two]["people"] == 2
 
 
 def test_cases_opened_before_the_period_are_not_counted(admin_user, caseworker):
@@ -384,7 +385,7 @@ def _populate(caseworker, n: int):
     lawyer = f.make_lawyer()
     for _ in range(n):
         case = f.make_case("KH-2", caseworker=caseworker)
-        case.charges.set([1, 2])
+        case.charges.set(f.shipped_charges(1, 2))
         accused = f.add_accused(case, custody_status="pretrial_detention")
         f.hold(accused, days_ago=170)
         f.make_hearing(case, days_from_now=2, lawyer=lawyer)
