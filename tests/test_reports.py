@@ -433,7 +433,7 @@ def test_page_shows_a_change_at_once_and_says_as_of_when(admin_client_, casework
     # A change to a case's charges counts too.
     case = Case.objects.get(reference="BTB-0001")
     charges = admin_client_.get("/reports/").context["figures"]["opened"]["charges"]
-    case.charges.add(3)
+    case.charges.add(*f.shipped_charges(3))
     assert admin_client_.get("/reports/").context["figures"]["opened"]["charges"] == charges + 1
     # And a deletion.
     new.delete()
