@@ -625,9 +625,10 @@ def _custody(conn) -> None:
             conn,
             "custody periods",
             f"""
-            INSERT INTO casework_custodyperiod (started_at, ended_at, extensions, order_reference,
-                place_held, runs_out_at, accused_id, case_id, limit_id)
-            SELECT s.started_at,
+            INSERT INTO casework_custodyperiod (started_at, custody_since, time_known, ended_at,
+                extensions, order_reference, place_held, runs_out_at, accused_id, case_id,
+                limit_id)
+            SELECT s.started_at, s.started_at, true,
                 CASE WHEN p.custody_status = 'released_on_bail'
                      THEN s.started_at + (now() - s.started_at) * p.r3 END,
                 p.extensions, p.order_reference, p.place_held,
@@ -770,14 +771,15 @@ def _events(conn, total: int, cases: int) -> None:
             "events",
             """
             INSERT INTO casework_event (kind, occurred_on, description, source, source_detail,
-                verified, created_at, case_id, accused_id, recorded_by_id)
+                place, stated_cause, examination, verified, created_at, case_id, accused_id,
+                recorded_by_id)
             SELECT (%(kinds)s::text[])[1 + floor(rk * cardinality(%(kinds)s::text[]))::int],
                 least(opened_on + floor(rd * greatest(current_date - opened_on, 1))::int,
                       current_date),
                 'Reported by the family; confirmed by the lawyer.',
                 (ARRAY['report', 'lawyer', 'family', 'monitor', 'court', 'other'])[
                     1 + floor(rs * 6)::int],
-                '', rs < 0.6, now(), case_id,
+                '', '', '', '', rs < 0.6, now(), case_id,
                 CASE WHEN ra < 0.7 THEN first_accused END,
                 (%(staff)s::bigint[])[1 + floor(ru * cardinality(%(staff)s::bigint[]))::int]
             FROM (
@@ -977,7 +979,7 @@ def check(log=print) -> None:
         if person.search_text != expected:
             bad.append(f"search_text of person {person.pk}: {person.search_text!r} != {expected!r}")
     for period in CustodyPeriod.objects.select_related("limit").order_by("?")[:500]:
-        expected = period.limit.runs_out(period.started_at, period.extensions)
+        expected = period.limit.runs_out(period.custody_since, period.extensions)
         if period.runs_out_at != expected:
             bad.append(f"runs_out_at of period {period.pk}: {period.runs_out_at} != {expected}")
     orphans = {

@@ -145,7 +145,8 @@ class CourtAdmin(ServiceAdmin):
 
 @admin.register(models.Charge)
 class ChargeAdmin(ServiceAdmin):
-    list_display = ["name_en", "name_km", "article"]
+    list_display = ["name_en", "name_km", "article", "classification"]
+    list_filter = ["classification"]
     search_fields = ["name_en", "name_km", "article"]
 
 
@@ -240,6 +241,25 @@ class DetaineeAdmin(ViewAuditedAdmin):
     show_full_result_count = False
 
 
+class AccusedAdminForm(forms.ModelForm):
+    """A custody status set by hand has the effect of the matching event (services.
+    accused_update): "pre-trial detention" needs a limit the charges call for, since
+    this form has no limit to choose."""
+
+    def clean(self):
+        data = super().clean()
+        status = data.get("custody_status")
+        stored = self.instance.pk and models.Accused.objects.get(pk=self.instance.pk)
+        if (
+            stored
+            and status == models.CustodyStatus.PRETRIAL
+            and stored.custody_status != status
+            and services.derive_limit(stored) is None
+        ):
+            self.add_error("custody_status", models.NO_LIMIT_BY_HAND)
+        return data
+
+
 @admin.register(models.Accused)
 class AccusedAdmin(ScopedAdmin):
     list_display = ["detainee", "case", "custody_status", "added_on"]
@@ -253,6 +273,10 @@ class AccusedAdmin(ScopedAdmin):
         "case__court_case_number",
     ]
     autocomplete_fields = ["case", "detainee"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = AccusedAdminForm
+        return super().get_form(request, obj, change, **kwargs)
 
     def get_readonly_fields(self, request, obj=None):
         # An accused stays in their case: their bail requests and custody periods carry
@@ -309,18 +333,47 @@ class BailRequestAdmin(ScopedAdmin):
     autocomplete_fields = ["accused", "court", "filed_by", "appeal_of"]
 
 
+class EventAdminForm(forms.ModelForm):
+    """A detention order added here has no limit to choose: it needs one the charges
+    call for (services.derive_limit), as the case page's form would otherwise ask."""
+
+    def clean(self):
+        data = super().clean()
+        accused = data.get("accused")
+        if (
+            self.instance.pk is None
+            and data.get("kind") == models.Event.Kind.PRETRIAL_DETENTION
+            and accused is not None
+            and services.derive_limit(accused) is None
+        ):
+            self.add_error("kind", models.NO_LIMIT_BY_HAND)
+        return data
+
+
 @admin.register(models.Event)
 class EventAdmin(ScopedAdmin):
-    list_display = ["occurred_on", "kind", "case", "accused", "source", "verified"]
+    list_display = ["occurred_on", "occurred_time", "kind", "case", "accused", "source", "verified"]
     list_filter = ["kind", "verified", "source", "case__province"]
     list_select_related = ["case", "accused__detainee", "accused__case"]
     search_fields = ["case__reference", "description", "accused__detainee__name_latin"]
     autocomplete_fields = ["case", "accused", "recorded_by"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = EventAdminForm
+        return super().get_form(request, obj, change, **kwargs)
+
 
 @admin.register(models.CustodyPeriod)
 class CustodyPeriodAdmin(ScopedAdmin):
-    list_display = ["accused", "limit", "started_at", "runs_out_at", "ended_at", "extensions"]
+    list_display = [
+        "accused",
+        "limit",
+        "custody_since",
+        "started_at",
+        "runs_out_at",
+        "ended_at",
+        "extensions",
+    ]
     list_filter = ["limit", "accused__case__province"]
     list_select_related = ["accused__detainee", "accused__case", "limit"]
     search_fields = ["accused__detainee__name_latin", "accused__case__reference", "order_reference"]

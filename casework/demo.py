@@ -329,3 +329,20 @@ CHARGE_WEIGHTS = {
 
 # Who told the NGO about an event.
 EVENT_SOURCES = {"report": 20, "lawyer": 25, "family": 20, "monitor": 20, "court": 10, "other": 5}
+
+
+# A death in custody (issue 13): where, the cause the authorities gave, and whether an
+# independent examination took place. Fictional.
+DEATH_PLACES = [
+    "Provincial prison infirmary",
+    "District police station cell",
+    "Provincial referral hospital, under guard",
+    "Correctional Centre 1, Phnom Penh",
+]
+STATED_CAUSES = [
+    "Heart failure, according to the prison director.",
+    "Suicide, according to the police commissioner.",
+    "Illness (diabetes), according to the provincial authorities.",
+    "The authorities gave no cause.",
+]
+EXAMINATIONS = {"yes": 15, "no": 55, "requested": 30}

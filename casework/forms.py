@@ -4,12 +4,15 @@ import json
 
 from django import forms
 from django.db import connection, models
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from . import editing
 from .filters import caseworkers_visible_to
 from .models import (
+    NO_DERIVABLE_LIMIT,
     AccusedCharge,
     BailRequest,
     Case,
@@ -34,6 +37,7 @@ from .services import (
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+TIME = forms.TimeInput(attrs={"type": "time"}, format="%H:%M")
 
 
 CONFLICT_MESSAGE = _(
@@ -458,6 +462,15 @@ class BailDecisionForm(VersionedForm):
             }
 
 
+def limit_label(limit: DetentionLimit) -> str:
+    """The limit as a choice reads: name, article and ceiling."""
+    return _("%(name)s (%(article)s, %(maximum)s)") % {
+        "name": limit.name,
+        "article": limit.article or "—",
+        "maximum": limit.maximum_display,
+    }
+
+
 class EventForm(forms.ModelForm):
     limit = forms.ModelChoiceField(
         queryset=DetentionLimit.objects.all(),
@@ -473,12 +486,21 @@ class EventForm(forms.ModelForm):
             "kind",
             "accused",
             "occurred_on",
+            "occurred_time",
+            "place",
             "description",
             "source",
             "source_detail",
             "verified",
+            "stated_cause",
+            "examination",
         ]
-        widgets = {"occurred_on": DATE, "description": forms.Textarea(attrs={"rows": 3})}
+        widgets = {
+            "occurred_on": DATE,
+            "occurred_time": TIME,
+            "description": forms.Textarea(attrs={"rows": 3}),
+            "stated_cause": forms.Textarea(attrs={"rows": 2}),
+        }
 
     def __init__(self, *args, case: Case, **kwargs):
         super().__init__(*args, **kwargs)
@@ -486,15 +508,65 @@ class EventForm(forms.ModelForm):
         self.fields["kind"].choices = [
             c for c in Event.Kind.choices if c[0] != Event.Kind.STATUS_CHANGED
         ]
+        accused = list(case.accused.select_related("detainee"))
         self.fields["accused"].queryset = case.accused.select_related("detainee")
         self.fields["accused"].label_from_instance = lambda a: str(a.detainee)
         self.fields["case_status"] = case_status_field(case, STATUS_SUGGESTED_BY_EVENT)
+        self.fields["occurred_time"].input_formats = ["%H:%M", "%H:%M:%S"]
+        self.fields["examination"].choices = [("", _("Not known")), *Event.Examination.choices]
+        self.fields["examination"].help_text = _(
+            "For a death in custody, with the cause the authorities gave. Leave empty when "
+            "not known."
+        )
+        self.fields["limit"].label_from_instance = limit_label
+        self.fields["limit"].help_text = self._derived_help(case, accused)
         self.initial.setdefault("occurred_on", timezone.localdate())
         kind = self.initial.get("kind")
         if kind:
             self.initial.setdefault(
                 "case_status", suggested_status(case, kind, STATUS_SUGGESTED_BY_EVENT)
             )
+
+    def _derived_help(self, case: Case, accused: list) -> str:
+        """Shown before saving: the limit a detention order gets for each accused when
+        this field is left empty (the one derivation, services.derive_limit)."""
+        from . import services
+
+        prefetch_related_objects(list(accused), "charge_steps__charge")
+        limits = {limit.code: limit for limit in DetentionLimit.objects.all()}
+        self.derived = {}
+        lines = []
+        for person in accused:
+            person.case = case
+            derived = services.derive_limit(person, limits=limits)
+            self.derived[person.pk] = derived
+            lines.append(
+                (
+                    person.detainee,
+                    limit_label(derived) if derived else _("not derivable: choose one"),
+                )
+            )
+        intro = _(
+            "Left empty, an arrest starts police custody (Art. 96) and a detention order "
+            "gets the limit its person's charges call for:"
+        )
+        return format_html(
+            '{}<ul class="mb-0">{}</ul>',
+            intro,
+            format_html_join("", "<li>{}: {}</li>", lines),
+        )
+
+    def clean(self):
+        data = super().clean()
+        accused = data.get("accused")
+        if (
+            data.get("kind") == Event.Kind.PRETRIAL_DETENTION
+            and accused is not None
+            and not data.get("limit")
+            and self.derived.get(accused.pk) is None
+        ):
+            self.add_error("limit", NO_DERIVABLE_LIMIT)
+        return data
 
 
 class StatusForm(forms.Form):

@@ -4,7 +4,6 @@ See ../shared/DOMAIN.md. Scope (who may see what) lives in querysets.py; the
 writes that span several models live in services.py.
 """
 
-import calendar
 import datetime as dt
 import unicodedata
 
@@ -17,7 +16,9 @@ from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from . import clocks
 from .choices import QuickChoiceDisplay
+from .clocks import add_months  # noqa: F401 - where tests and callers have found it
 from .names import fold, name_keys
 from .querysets import (
     BailRequestQuerySet,
@@ -48,6 +49,34 @@ DECIDED_BEFORE_FILED = _("The decision cannot come before the filing.")
 DECISION_DATE = _("A decided request needs its decision date; a pending one has none.")
 OPENED_IN_FUTURE = _("A case cannot be opened in the future.")
 MERGE_INTO_ITSELF = _("A person cannot be merged into themselves.")
+ORDER_BEFORE_ARREST = _("A detention order cannot come before the arrest it continues.")
+NOTHING_TO_EXTEND = _(
+    "This person has no detention running in this case: record the arrest or the "
+    "detention order first."
+)
+NO_DERIVABLE_LIMIT = _(
+    "The charges on file do not say which limit applies (no charge, a charge without its "
+    "class of offence, or petty offences only): choose the legal limit of this order."
+)
+NO_LIMIT_BY_HAND = _(
+    "The charges on file do not say which pre-trial detention limit applies: record the "
+    "detention order on the case page, where its limit can be chosen."
+)
+DEATH_NEEDS_PERSON = _("A death in custody is recorded for the person who died.")
+DEATH_DETAILS_ON_DEATH = _(
+    "The cause given by the authorities and the independent examination belong to a "
+    "death in custody."
+)
+ONE_DEATH = _("This person's death in custody is already recorded in this case.")
+
+
+def past_ceiling(limit) -> str:
+    """One wording for an extension the law does not allow, wherever it is refused."""
+    return _("No further extension is allowed: %(limit)s (%(article)s) allows %(maximum)s.") % {
+        "limit": limit.name,
+        "article": limit.article or "—",
+        "maximum": limit.maximum_display,
+    }
 
 
 def raise_if(errors: dict) -> None:
@@ -126,8 +155,29 @@ class Court(BilingualName):
 
 
 class Charge(BilingualName):
+    class Classification(models.TextChoices):
+        """The Criminal Code's three classes of offence, by the heaviest prison term the
+        article carries: a felony more than 5 years, a misdemeanour more than 6 days and
+        up to 5 years, a petty offence 6 days or less or a fine only. The class decides
+        the pre-trial detention limit (Art. 208 / 209, Code of Criminal Procedure)."""
+
+        FELONY = "felony", _("Felony")
+        MISDEMEANOUR = "misdemeanour", _("Misdemeanour")
+        PETTY_OFFENCE = "petty_offence", _("Petty offence")
+
     article = models.CharField(
         _("Criminal Code article"), max_length=50, help_text=_("For example Art. 494-495.")
+    )
+    classification = models.CharField(
+        _("class of offence"),
+        max_length=20,
+        choices=Classification.choices,
+        blank=True,
+        help_text=_(
+            "Felony, misdemeanour or petty offence, by the heaviest penalty the article "
+            "carries. It decides the pre-trial detention limit (Art. 208 / 209); left "
+            "empty, a detention order on this charge asks which limit applies."
+        ),
     )
 
     class Meta:
@@ -182,31 +232,21 @@ class DetentionLimit(BilingualName):
             ),
         ]
 
-    def _add(self, start: dt.datetime, amount: int) -> dt.datetime:
-        if self.unit == self.Unit.HOURS:
-            return start + dt.timedelta(hours=amount)
-        if self.unit == self.Unit.DAYS:
-            return start + dt.timedelta(days=amount)
-        return add_months(start, amount)
-
     def runs_out(self, start: dt.datetime, extensions: int = 0) -> dt.datetime:
         """When custody that began at ``start`` must end, given the extensions ordered."""
-        # Count calendar months in Cambodian time: the same moment read back in
-        # UTC must not move a deadline by a day at a month's end.
-        start = timezone.localtime(start)
-        if self.max_extensions is not None:
-            extensions = min(extensions, self.max_extensions)
-        amount = min(self.initial + extensions * self.extension, self.maximum)
-        return self._add(start, amount)
+        return clocks.runs_out(self, start, extensions)
 
+    def ceiling(self, start: dt.datetime) -> dt.datetime:
+        """The absolute maximum of custody that began at ``start`` (Art. 208: 18 months)."""
+        return clocks.ceiling(self, start)
 
-def add_months(moment: dt.datetime, months: int) -> dt.datetime:
-    """Calendar months, clamped to the month's last day (31 Aug + 6 months = 28/29 Feb)."""
-    month_index = moment.month - 1 + months
-    year = moment.year + month_index // 12
-    month = month_index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    @property
+    def maximum_display(self) -> str:
+        """ "18 months at most": the ceiling as the clock row shows it."""
+        return _("%(n)s %(unit)s at most") % {
+            "n": self.maximum,
+            "unit": self.get_unit_display(),
+        }
 
 
 # --- People and cases -----------------------------------------------------
@@ -616,6 +656,16 @@ class Accused(QuickChoiceDisplay, models.Model):
         standing = set(standing_charge_ids(steps))
         charges = {step.charge_id: step.charge for step in steps if step.charge_id in standing}
         return list(charges.values())
+
+
+    def open_period(self):
+        """The custody clock running now in this case, if any."""
+        return (
+            self.custody_periods.filter(ended_at__isnull=True)
+            .select_related("limit")
+            .order_by("-started_at", "-pk")
+            .first()
+        )
 
 
 class AccusedCharge(QuickChoiceDisplay, models.Model):
@@ -1055,8 +1105,37 @@ class Event(QuickChoiceDisplay, models.Model):
         blank=True,
         related_name="events",
     )
+
+    class Examination(models.TextChoices):
+        YES = "yes", _("Yes, an independent examination took place")
+        NO = "no", _("No independent examination")
+        REQUESTED = "requested", _("Requested, not (yet) done")
+
     kind = models.CharField(_("what happened"), max_length=30, choices=Kind.choices)
     occurred_on = models.DateField(_("date"))
+    # Police custody runs in hours (Art. 96). Empty when only the date is known: the
+    # clock then counts from the start of that day, the safe side for the person held.
+    occurred_time = models.TimeField(
+        _("time of day"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Leave empty when only the date is known: the clock then counts from the "
+            "start of that day, marked “time not known”."
+        ),
+    )
+    place = models.CharField(
+        _("place"), max_length=200, blank=True, help_text=_("Where it happened.")
+    )
+    # A death in custody: what the authorities said, and whether anyone checked it.
+    stated_cause = models.TextField(_("cause given by the authorities"), blank=True)
+    examination = models.CharField(
+        _("independent examination"),
+        max_length=20,
+        choices=Examination.choices,
+        blank=True,
+        help_text=_("Leave empty when not known."),
+    )
     description = models.TextField(_("details"), blank=True)
     source = models.CharField(
         _("source"), max_length=20, choices=Source.choices, default=Source.OTHER
@@ -1083,9 +1162,23 @@ class Event(QuickChoiceDisplay, models.Model):
             models.Index(fields=["case", "occurred_on"], name="event_case_date"),
             models.Index(fields=["kind", "occurred_on"], name="event_kind_date"),
         ]
+        # A death without its person, or recorded twice, is refused by clean() only:
+        # free-text deaths recorded before these fields may break either rule.
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="died_in_custody") | (Q(stated_cause="") & Q(examination="")),
+                name="event_death_details_on_death",
+                violation_error_message=DEATH_DETAILS_ON_DEATH,
+            ),
+        ]
 
     def __str__(self):
         return f"{self.occurred_on} {self.get_kind_display()}"
+
+    @property
+    def moment(self) -> dt.datetime:
+        """When it happened; the start of its day when the time is not known."""
+        return clocks.start_of(self.occurred_on, self.occurred_time)
 
     def clean(self):
         errors = {}
@@ -1095,9 +1188,47 @@ class Event(QuickChoiceDisplay, models.Model):
             self.occurred_on,
             _("An event cannot be recorded for a future date."),
         )
+        if self.occurred_on and self.occurred_time and "occurred_on" not in errors:
+            not_in_future(
+                errors,
+                "occurred_time",
+                self.moment,
+                _("An event cannot be recorded for a time still to come."),
+            )
         if self.accused_id and self.case_id and self.accused.case_id != self.case_id:
             errors["accused"] = _("This person is not accused in this case.")
+        if self.kind == self.Kind.DIED_IN_CUSTODY and not self.accused_id:
+            errors["accused"] = DEATH_NEEDS_PERSON
+        elif self.kind == self.Kind.DIED_IN_CUSTODY and (
+            Event.objects.filter(accused=self.accused_id, kind=self.kind)
+            .exclude(pk=self.pk)
+            .exists()
+        ):
+            errors["accused"] = ONE_DEATH
+        if self.kind != self.Kind.DIED_IN_CUSTODY and (self.stated_cause or self.examination):
+            errors["stated_cause" if self.stated_cause else "examination"] = DEATH_DETAILS_ON_DEATH
+        if self._state.adding and self.accused_id and self.occurred_on and not errors:
+            self._check_against_clock(errors)
         raise_if(errors)
+
+    def _check_against_clock(self, errors: dict) -> None:
+        """A new detention order or extension continues the custody running now: it
+        cannot come before the arrest, and an extension cannot pass the legal ceiling."""
+        if self.kind not in (self.Kind.PRETRIAL_DETENTION, self.Kind.DETENTION_EXTENDED):
+            return
+        period = self.accused.open_period()
+        if period is None:
+            if self.kind == self.Kind.DETENTION_EXTENDED:
+                errors["kind"] = NOTHING_TO_EXTEND
+            return
+        if self.moment < timezone.localtime(period.custody_since).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        ) or (self.occurred_time and self.moment < period.custody_since):
+            errors["occurred_on"] = ORDER_BEFORE_ARREST
+        elif self.kind == self.Kind.DETENTION_EXTENDED and not clocks.extensions_allowed(
+            period.limit, period.extensions + 1
+        ):
+            errors["kind"] = past_ceiling(period.limit)
 
 
 class CustodyPeriod(models.Model):
@@ -1122,7 +1253,23 @@ class CustodyPeriod(models.Model):
     limit = models.ForeignKey(
         DetentionLimit, verbose_name=_("legal limit that applies"), on_delete=models.PROTECT
     )
-    started_at = models.DateTimeField(_("held since"))
+    started_at = models.DateTimeField(
+        _("order in force since"), help_text=_("When this order (or the arrest) took effect.")
+    )
+    # Custody is one clock (docs/architecture.md): a detention order continues the
+    # custody that began at the arrest, so days held and the ceiling count from there.
+    custody_since = models.DateTimeField(
+        _("in custody since"),
+        help_text=_(
+            "The arrest that began this custody: days held, the limit and its ceiling "
+            "count from it. Later orders and extensions continue the same clock."
+        ),
+    )
+    time_known = models.BooleanField(
+        _("time of day known"),
+        default=True,
+        help_text=_("Unticked: only the date is known, and the clock counts from its start."),
+    )
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
     extensions = models.PositiveSmallIntegerField(_("extensions ordered"), default=0)
     order_reference = models.CharField(_("detention order"), max_length=120, blank=True)
@@ -1154,24 +1301,64 @@ class CustodyPeriod(models.Model):
                 name="custody_ends_after_start",
                 violation_error_message=_("Custody cannot end before it starts."),
             ),
+            models.CheckConstraint(
+                condition=Q(custody_since__lte=F("started_at")),
+                name="custody_order_not_before_arrest",
+                violation_error_message=ORDER_BEFORE_ARREST,
+            ),
         ]
 
     def __str__(self):
         return f"{self.accused} — {self.limit}"
 
     def save(self, *args, **kwargs):
-        self.runs_out_at = self.limit.runs_out(self.started_at, self.extensions)
+        if self.custody_since is None:
+            self.custody_since = self.started_at
+        self.runs_out_at = clocks.runs_out(self.limit, self.custody_since, self.extensions)
         self.case_id = self.accused.case_id
         super().save(*args, **kwargs)
 
+    def clean(self):
+        errors = {}
+        if self.custody_since is None:
+            self.custody_since = self.started_at
+        if self.custody_since and self.started_at and self.custody_since > self.started_at:
+            errors["started_at"] = ORDER_BEFORE_ARREST
+        if self.limit_id and not clocks.extensions_allowed(self.limit, self.extensions):
+            errors["extensions"] = past_ceiling(self.limit)
+        raise_if(errors)
+
     @property
     def days_held(self) -> int:
+        """Days in custody since the arrest, whichever order holds the person now."""
         end = self.ended_at or timezone.now()
-        return max((end - self.started_at).days, 0)
+        return max((end - self.custody_since).days, 0)
 
     @property
     def days_left(self) -> int:
         return (timezone.localdate(self.runs_out_at) - timezone.localdate()).days
+
+    @property
+    def days_past(self) -> int:
+        return max(-self.days_left, 0)
+
+    @property
+    def hours_left(self) -> int | None:
+        """Whole hours left, under 72 hours (police custody runs in hours, Art. 96);
+        None further off or once past. A display matter: "near" is warning_cutoff()."""
+        seconds = (self.runs_out_at - timezone.now()).total_seconds()
+        if 0 <= seconds < 72 * 3600:
+            return int(seconds // 3600)
+        return None
+
+    @property
+    def ceiling_at(self) -> dt.datetime:
+        """The absolute maximum (Art. 208: 18 months; Art. 209: 6): no extension passes it."""
+        return clocks.ceiling(self.limit, self.custody_since)
+
+    @property
+    def in_hours(self) -> bool:
+        return self.limit.unit == DetentionLimit.Unit.HOURS
 
     @property
     def is_past_limit(self) -> bool:

@@ -12,7 +12,6 @@ from django.core.paginator import Paginator
 from django.db.models import (
     Count,
     DateTimeField,
-    Exists,
     F,
     OuterRef,
     Prefetch,
@@ -63,7 +62,14 @@ def case_list_queryset(user):
                 .order_by("scheduled_at")
                 .values("scheduled_at")[:1]
             ),
-            flagged=Exists(CustodyPeriod.objects.near_or_past_limit().filter(case=OuterRef("pk"))),
+            # The most urgent clock near or past its limit (None: no one flagged), so the
+            # row says how far, not only that (issue 13: the clock row in the lists).
+            flagged=Subquery(
+                CustodyPeriod.objects.near_or_past_limit()
+                .filter(case=OuterRef("pk"))
+                .order_by("runs_out_at")
+                .values("runs_out_at")[:1]
+            ),
         )
         .prefetch_related(Prefetch("accused", queryset=_accused_names()))
         .order_by("-opened_on", "-pk")
@@ -210,7 +216,17 @@ def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
         ),
         # The person's name alone, not their row and their accused row.
         _EVENT: Event.objects.only(
-            "kind", "occurred_on", "description", "source", "source_detail", "verified", "accused"
+            "kind",
+            "occurred_on",
+            "occurred_time",
+            "place",
+            "stated_cause",
+            "examination",
+            "description",
+            "source",
+            "source_detail",
+            "verified",
+            "accused",
         ).annotate(person=F("accused__detainee__name_latin")),
         _BAIL: BailRequest.objects.only(
             "case",
@@ -263,6 +279,8 @@ def _timeline_items(keys, now: dt.datetime) -> list[TimelineItem]:
             item = TimelineItem(day, None, kind, obj, upcoming=day > today)
             item.title = obj.get_kind_display()
             item.source = obj.get_source_display()
+            if obj.occurred_time is not None:
+                item.when = date_format(obj.moment, "DATETIME_FORMAT")
         else:
             item = TimelineItem(day, None, "bail", obj, upcoming=day > today)
             item.state = obj.get_decision_display()

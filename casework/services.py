@@ -18,11 +18,13 @@ from audit.context import acting_as
 from audit.log import record
 from audit.models import AuditEvent
 
-from . import access, editing
+from . import access, clocks, editing
 from .editing import ConflictError
 from .models import (
     IN_CUSTODY,
     MERGE_INTO_ITSELF,
+    NO_DERIVABLE_LIMIT,
+    NOTHING_TO_EXTEND,
     Accused,
     AccusedCharge,
     BailRequest,
@@ -41,6 +43,7 @@ from .models import (
     Province,
     Representation,
     Sex,
+    past_ceiling,
     standing_charge_ids,
 )
 from .names import fold
@@ -757,6 +760,40 @@ CLOCK_STARTED_BY = {
     Event.Kind.ARRESTED: "police-custody",  # Art. 96
 }
 
+# The pre-trial detention limit each class of offence calls for.
+PRETRIAL_LIMIT_FOR = {
+    Charge.Classification.FELONY: "pretrial-felony",  # Art. 208: 6 months, 18 at most
+    Charge.Classification.MISDEMEANOUR: "pretrial-misdemeanour",  # Art. 209: 4 + 2 months
+}
+
+
+def current_charges(accused: Accused) -> list[Charge]:
+    """The charges ``accused`` faces now (their standing charge steps): the one place
+    the clock reads them from."""
+    steps = list(accused.charge_steps.all())  # prefetched by pages that list several people
+    standing = set(standing_charge_ids(steps))
+    return list({s.charge_id: s.charge for s in steps if s.charge_id in standing}.values())
+
+
+def derive_limit(accused: Accused, *, limits: dict | None = None) -> DetentionLimit | None:
+    """The pre-trial detention limit ``accused``'s charges call for, never a guess.
+
+    A felony among them: Art. 208. Misdemeanours (and petty offences beside them):
+    Art. 209. None when the charges do not say: no charge on file, a charge without its
+    class (it may be a felony), or petty offences only (for which the Code provides no
+    pre-trial detention): the detention order then asks which limit applies.
+    """
+    classes = {charge.classification for charge in current_charges(accused)}
+    if Charge.Classification.FELONY in classes:
+        code = PRETRIAL_LIMIT_FOR[Charge.Classification.FELONY]
+    elif Charge.Classification.MISDEMEANOUR in classes and "" not in classes:
+        code = PRETRIAL_LIMIT_FOR[Charge.Classification.MISDEMEANOUR]
+    else:
+        return None
+    if limits is not None:  # the limits read once, for a form listing every accused
+        return limits.get(code)
+    return DetentionLimit.objects.filter(code=code).first()
+
 
 @transaction.atomic
 def event_record(
@@ -782,16 +819,18 @@ def event_record(
                 event.accused,
                 event.kind,
                 event.occurred_on,
+                time=event.occurred_time,
                 limit=limit,
-                place_held=place_held,
+                place_held=place_held or event.place,
                 record_event=False,
             )
         _touch(event.case)
     return event
 
 
-def _start_of(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(9, 0)))
+def _end(period: CustodyPeriod, moment: dt.datetime) -> None:
+    period.ended_at = max(moment, period.started_at)
+    period.save()
 
 
 def _apply_custody_change(
@@ -800,27 +839,41 @@ def _apply_custody_change(
     kind: str,
     day: dt.date,
     *,
+    time: dt.time | None = None,
     limit: DetentionLimit | None = None,
     place_held: str = "",
     description: str = "",
     source: str = Event.Source.OTHER,
     record_event: bool = True,
 ):
+    """What a custody event does to the person's status and clock.
+
+    Custody is one clock from the arrest: a detention order continues the custody
+    running (``custody_since`` is kept, so days held and the ceiling count from the
+    arrest); a later order under the same limit keeps its extensions. An order's limit
+    is the one chosen, or the one the charges call for (``derive_limit``), never a
+    default. The clock starts at the event's time of day, or at the start of its day
+    when the time is not known.
+    """
     if record_event:
         Event.objects.create(
             case=accused.case,
             accused=accused,
             kind=kind,
             occurred_on=day,
+            occurred_time=time,
             description=description,
             source=source,
             verified=True,
             recorded_by=actor,
         )
-    open_period = (
-        accused.custody_periods.filter(ended_at__isnull=True).order_by("-started_at").first()
-    )
-    if kind == Event.Kind.DETENTION_EXTENDED and open_period is not None:
+    moment = clocks.start_of(day, time)
+    open_period = accused.open_period()
+    if kind == Event.Kind.DETENTION_EXTENDED:
+        if open_period is None:
+            raise ValidationError(NOTHING_TO_EXTEND)
+        if not clocks.extensions_allowed(open_period.limit, open_period.extensions + 1):
+            raise ValidationError(past_ceiling(open_period.limit))
         open_period.extensions += 1
         open_period.save()
         return
@@ -831,26 +884,63 @@ def _apply_custody_change(
     new_status = STATUS_AFTER.get(kind)
     if new_status is None:
         return
-    if open_period is not None and (
-        new_status not in IN_CUSTODY
-        or kind in (Event.Kind.PRETRIAL_DETENTION, Event.Kind.CONVICTED)
-    ):
-        open_period.ended_at = max(_start_of(day), open_period.started_at)
-        open_period.save()
-    code = CLOCK_STARTED_BY.get(kind)
-    if limit is None and code:
-        limit = DetentionLimit.objects.filter(code=code).first()
-    if kind == Event.Kind.PRETRIAL_DETENTION and limit is None:
-        limit = DetentionLimit.objects.filter(code="pretrial-felony").first()
-    if new_status in (CustodyStatus.POLICE_CUSTODY, CustodyStatus.PRETRIAL) and limit:
-        CustodyPeriod.objects.create(
+    if kind == Event.Kind.ARRESTED and open_period is not None:
+        # Already held in this case: the arrest is on the timeline, the clock runs on.
+        return
+    if kind == Event.Kind.PRETRIAL_DETENTION:
+        limit = limit or derive_limit(accused)
+        if limit is None:
+            raise ValidationError({"limit": NO_DERIVABLE_LIMIT})
+        period = CustodyPeriod(
             accused=accused,
             limit=limit,
-            started_at=_start_of(day),
+            started_at=moment,
+            custody_since=moment,
+            time_known=time is not None,
             place_held=place_held,
         )
+        if open_period is not None:
+            period.started_at = max(moment, open_period.started_at)
+            period.custody_since = open_period.custody_since
+            period.time_known = open_period.time_known
+            period.place_held = place_held or open_period.place_held
+            if open_period.limit_id == limit.pk:
+                period.extensions = open_period.extensions
+            _end(open_period, period.started_at)
+        period.full_clean(exclude=["case"])
+        period.save()
+    else:
+        if open_period is not None and (
+            new_status not in IN_CUSTODY or kind == Event.Kind.CONVICTED
+        ):
+            _end(open_period, moment)
+        code = CLOCK_STARTED_BY.get(kind)
+        if limit is None and code:
+            limit = DetentionLimit.objects.filter(code=code).first()
+        if new_status == CustodyStatus.POLICE_CUSTODY and limit:
+            CustodyPeriod.objects.create(
+                accused=accused,
+                limit=limit,
+                started_at=moment,
+                custody_since=moment,
+                time_known=time is not None,
+                place_held=place_held,
+            )
     accused.custody_status = new_status
     accused.save(update_fields=["custody_status"])
+    if kind == Event.Kind.DIED_IN_CUSTODY:
+        _deceased_everywhere(accused, moment)
+
+
+def _deceased_everywhere(accused: Accused, moment: dt.datetime) -> None:
+    """A person who died is no longer held in any of their cases: their other clocks
+    stop, so no list shows a dead person running past a legal limit."""
+    others = Accused.objects.filter(detainee_id=accused.detainee_id).exclude(pk=accused.pk)
+    for period in CustodyPeriod.objects.filter(accused__in=others, ended_at__isnull=True):
+        _end(period, moment)
+    for other in others.exclude(custody_status=CustodyStatus.DECEASED):
+        other.custody_status = CustodyStatus.DECEASED
+        other.save(update_fields=["custody_status"])
 
 
 @transaction.atomic

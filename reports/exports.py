@@ -140,6 +140,7 @@ CASE_COLUMNS = [
     ("charges", gettext_lazy("Charges"), 40),
     ("next_hearing", gettext_lazy("Next hearing"), 17),
     ("near_limit", gettext_lazy("Someone near or past the legal limit"), 8),
+    ("clocks", gettext_lazy("Legal clocks running"), 60),
     ("updated_at", gettext_lazy("Last update"), 17),
 ]
 ANONYMISED_CASE_COLUMNS = [
@@ -156,6 +157,7 @@ ANONYMISED_CASE_COLUMNS = [
     ("charges", gettext_lazy("Charges"), 40),
     ("next_hearing", gettext_lazy("Next hearing"), 17),
     ("near_limit", gettext_lazy("Someone near or past the legal limit"), 8),
+    ("clocks", gettext_lazy("Legal clocks running"), 60),
     ("updated_at", gettext_lazy("Last update"), 17),
 ]
 _CASE_FIELDS = (
@@ -205,7 +207,9 @@ def case_rows(queryset, *, anonymised: bool) -> Iterator[tuple]:
     )
     provinces, courts, staff = {}, {}, {}
     for chunk in batched(rows.iterator(chunk_size=CHUNK), CHUNK):
-        accused, charges, hearings = _case_extras([row[0] for row in chunk], labels, now)
+        ids = [row[0] for row in chunk]
+        accused, charges, hearings = _case_extras(ids, labels, now)
+        clocks = _case_clocks(ids, anonymised)
         for (pk, reference, court_case_number, title, status, opened_on, updated_at,
              province_id, province_code, province_en, province_km,
              court_id, court_en, court_km,
@@ -226,6 +230,7 @@ def case_rows(queryset, *, anonymised: bool) -> Iterator[tuple]:
                 "charges": charges.get(pk, ""),
                 "next_hearing": hearings.get(pk),
                 "near_limit": labels.yes if pk in flagged else labels.no,
+                "clocks": " | ".join(clocks.get(pk, ())),
                 "updated_at": labels.local(updated_at),
             }
             if anonymised:
@@ -284,6 +289,28 @@ def _case_extras(case_ids: list[int], labels: Labels, now) -> tuple[dict, dict, 
         {case_id: "; ".join(names) for case_id, names in charges.items()},
         {case_id: labels.local(when) for case_id, when in hearings},
     )
+
+
+def _case_clocks(case_ids: list[int], anonymised: bool) -> dict[int, list[str]]:
+    """The clock row of everyone held under a legal clock in a chunk of cases, as text
+    (the pages' clock row, ``clock_text``): one query a chunk."""
+    from casework.models import CustodyPeriod
+    from casework.templatetags.casework import clock_text
+
+    clocks = defaultdict(list)
+    periods = (
+        CustodyPeriod.objects.filter(AnyOf("case_id", case_ids), ended_at__isnull=True)
+        .select_related("limit", "accused__detainee")
+        .order_by("case_id", "runs_out_at", "pk")
+    )
+    for period in periods:
+        person = period.accused.detainee
+        if anonymised:
+            name = pseudonym("detainee", person.pk)
+        else:
+            name = _person_name(person.name_latin, person.name_khmer)
+        clocks[period.case_id].append(f"{name}: {clock_text(period)}")
+    return clocks
 
 
 class AnyOf(Func):

@@ -55,6 +55,8 @@ TREND = {
     "questioned": (_("Questioned"), [Event.Kind.QUESTIONED]),
     "arrested": (_("Arrested"), [Event.Kind.ARRESTED]),
     "released": (_("Released"), [Event.Kind.RELEASED, Event.Kind.RELEASED_ON_BAIL]),
+    # Deaths in custody are counted with the rest (issue 13): the figure partners ask first.
+    "died": (_("Died in custody"), [Event.Kind.DIED_IN_CUSTODY]),
 }
 # Custody status by province: every status but "at liberty" and "unknown",
 # which would dwarf the others in a chart (the table shows all people too).

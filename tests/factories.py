@@ -25,6 +25,14 @@ from casework.models import (
 _counter = itertools.count(1)
 
 
+def shipped_charges(*positions: int) -> list[int]:
+    """Ids of the shipped charges by position (1: the first by id). A transactional
+    test's flush reloads the reference data, and the ids then move on (PostgreSQL does
+    not restart them), so tests name charges by position, not by id."""
+    ids = list(Charge.objects.order_by("pk").values_list("pk", flat=True))
+    return [ids[n - 1] for n in positions]
+
+
 def province(code: str) -> Province:
     return Province.objects.get(code=code)
 

@@ -4,16 +4,20 @@ read exactly as the template they replaced, in English and Khmer."""
 import pytest
 from django.template import engines
 from django.test import SimpleTestCase
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.html import escape
 
 from casework import selectors
+from casework.templatetags.casework import clock_left, left_text
 
 from . import factories as f
 
-# The row as casework/case_list.html wrote it before.
+# The row as casework/case_list.html wrote it before; the flag now says how far past or
+# how close the most urgent clock is (issue 13), worked out as the clock row does.
 TEMPLATE_ROW = """{% load i18n %}
   <tr>
-    <td><a href="{{ case.get_absolute_url }}">{{ case.reference }}</a>{% if case.flagged %} <span class="badge badge-near" title="{% translate 'Someone in this case is near or past the legal limit' %}">{% translate "limit" %}</span>{% endif %}</td>
+    <td><a href="{{ case.get_absolute_url }}">{{ case.reference }}</a>{% if case.flagged %} <span class="badge badge-past" title="{% translate 'Someone in this case is near or past the legal limit' %}">{{ flag_text }}</span>{% endif %}</td>
     <td>{% for a in case.accused.all %}{{ a.detainee.name_latin }}{% if a.detainee.name_khmer %} <span class="km text-body-secondary">{{ a.detainee.name_khmer }}</span>{% endif %}{% if not forloop.last %}, {% endif %}{% endfor %}</td>
     <td class="d-none d-sm-table-cell">{{ case.province }}</td>
     <td>{{ case.get_status_display }}</td>
@@ -40,11 +44,20 @@ def listed(admin_user, caseworker):
 def test_rows_read_as_the_template_wrote_them(listed, language):
     template = engines["django"].from_string(TEMPLATE_ROW)
     tag = engines["django"].from_string("{% load casework %}{% case_row case %}")
-    assert {case.flagged for case in listed} == {True, False}
+    assert {case.flagged is None for case in listed} == {True, False}
     assert {case.next_hearing is None for case in listed} == {True, False}
     with translation.override(language):
         for case in listed:
-            assert_html_equal(tag.render({"case": case}), template.render({"case": case}))
+            flag_text = left_text(case.flagged) if case.flagged else ""
+            assert_html_equal(
+                tag.render({"case": case}),
+                template.render({"case": case, "flag_text": flag_text}),
+            )
+        held = next(case for case in listed if case.flagged)
+        period = held.custody_periods.get()
+        assert left_text(held.flagged) == clock_left(period)
+    with translation.override("en"):
+        assert f"Past the legal limit by {period.days_past} days" in tag.render({"case": held})
 
 
 def test_list_rows_escape_names_and_say_unassigned(admin_client_, listed):
@@ -74,19 +87,43 @@ def test_dashboard_hearings_read_as_the_template_wrote_them(caseworker, language
             assert_html_equal(tag.render({"h": hearing}), template.render({"h": hearing}))
 
 
-NEAR_LIMIT_TEMPLATE = """{% load i18n casework %}<tr><td>{{ p.accused.detainee.name_latin }}</td><td><a href="{{ p.accused.case.get_absolute_url }}">{{ p.accused.case.reference }}</a></td><td>{% blocktranslate count d=p.days_held %}{{ d }} day{% plural %}{{ d }} days{% endblocktranslate %}</td><td>{{ p.runs_out_at|date:"SHORT_DATE_FORMAT" }}</td><td>{% clock_badge p %}</td></tr>"""  # noqa: E501
-
-
 @pytest.mark.parametrize("language", ["en", "km"])
-def test_near_limit_rows_read_as_the_template_wrote_them(caseworker, language):
+def test_near_limit_rows_are_the_clock_row_escaped(caseworker, language):
+    """The dashboards' entry is the clock row (issue 13, point 9): the person in both
+    scripts, the case, the limit and its article, days held, days left or past, the
+    runs-out date and the ceiling; every value escaped."""
     from casework.models import CustodyPeriod
 
-    case = f.make_case("KH-2", caseworker=caseworker)
-    f.hold(f.add_accused(case, f.make_detainee("Sok <Dara>")), days_ago=400)  # past
-    f.hold(f.add_accused(case), limit_code="pretrial-felony", days_ago=175)  # near
-    periods = list(CustodyPeriod.objects.select_related("accused__detainee", "accused__case"))
-    template = engines["django"].from_string(NEAR_LIMIT_TEMPLATE)
+    case = f.make_case("KH-2", caseworker=caseworker, reference="BTB-<1>")
+    f.hold(
+        f.add_accused(case, f.make_detainee("Sok <Dara>", name_khmer="សុខ <ដារា>")),
+        days_ago=400,
+    )  # past
+    f.hold(f.add_accused(case), limit_code="pretrial-misdemeanour", days_ago=110)  # near
+    periods = list(
+        CustodyPeriod.objects.select_related(
+            "accused__detainee", "accused__case", "limit"
+        ).order_by("started_at")
+    )
     tag = engines["django"].from_string("{% load casework %}{% near_limit_row p %}")
     with translation.override(language):
         for period in periods:
-            assert_html_equal(tag.render({"p": period}), template.render({"p": period}))
+            html = tag.render({"p": period})
+            assert "<Dara>" not in html and "BTB-<1>" not in html
+            assert escape(period.accused.detainee.name_latin) in html
+            assert period.limit.article in html
+            assert escape(period.limit.name) in html
+            assert str(period.days_held) in html
+            assert (
+                escape(date_format(timezone.localtime(period.runs_out_at), "SHORT_DATE_FORMAT"))
+                in html
+            )
+            assert (
+                escape(date_format(timezone.localtime(period.ceiling_at), "SHORT_DATE_FORMAT"))
+                in html
+            )
+    with translation.override("en"):
+        past, near = (tag.render({"p": p}) for p in periods)
+        assert "សុខ &lt;ដារា&gt;" in past
+        assert "Past the legal limit by" in past and "18 months at most" in past
+        assert "days left" in near and "6 months at most" in near and "Art. 209" in near

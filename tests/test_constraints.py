@@ -23,6 +23,7 @@ from casework.models import (
     CustodyPeriod,
     Detainee,
     DetentionLimit,
+    Event,
     Hearing,
     Lawyer,
     PossibleDuplicate,
@@ -126,6 +127,29 @@ def custody_ended_before_started():
         started_at=started,
         ended_at=started - DAY,
         runs_out_at=limit.runs_out(started),
+    )
+
+
+def custody_order_before_arrest():
+    started = timezone.now() - 10 * DAY
+    limit = DetentionLimit.objects.get(code="pretrial-felony")
+    return CustodyPeriod(
+        accused=_accused(),
+        limit=limit,
+        started_at=started,
+        custody_since=started + DAY,
+        runs_out_at=limit.runs_out(started),
+    )
+
+
+def death_details_on_a_release():
+    accused = _accused()
+    return Event(
+        case=accused.case,
+        accused=accused,
+        kind=Event.Kind.RELEASED,
+        occurred_on=timezone.localdate(),
+        stated_cause="Heart failure, said the police.",
     )
 
 
@@ -263,6 +287,17 @@ CASES = [
         "custody_ends_after_start",
         custody_ended_before_started,
         "Custody cannot end before it starts.",
+    ),
+    (
+        "custody_order_not_before_arrest",
+        custody_order_before_arrest,
+        "A detention order cannot come before the arrest it continues.",
+    ),
+    (
+        "event_death_details_on_death",
+        death_details_on_a_release,
+        "The cause given by the authorities and the independent examination belong to a "
+        "death in custody.",
     ),
     (
         "representation_ends_after_start",

@@ -136,6 +136,14 @@ def test_case_export_columns_match_the_database(admin_client_, world):
     assert own["Province"] == "Battambang" and own["Province code"] == "KH-2"
     assert own["Caseworker"] == "caseworker"
     assert own["Someone near or past the legal limit"] == "no"
+    # The clock row (issue 13, point 9): person, limit and article, days held, days left,
+    # runs out, ceiling.
+    period = world["own"].custody_periods.get()
+    clock = own["Legal clocks running"]
+    assert clock.startswith("Sokha Vannak (សុខា វណ្ណៈ): Pre-trial detention, felony (adult)")
+    assert "(Art. 208)" in clock and f"Held {period.days_held} days" in clock
+    assert f"{period.days_left} days left" in clock
+    assert "Ceiling: 18 months at most" in clock
     case = world["own"]
     expected_charges = [f"{c.article} {c.name_en}" for c in case.charges.order_by("article")]
     assert own["Charges"] == "; ".join(expected_charges)
@@ -486,10 +494,11 @@ def test_export_queries_do_not_grow_with_rows(admin_client_, caseworker, url):
 # the row count (past EXPORT_JOB_ROWS a background job makes the file); the audit entry
 # (a savepoint, on SQLite the head of the chain it links to, the entry, the release)
 # and, for CSV, a second entry when the stream ends; the flagged cases and the cases;
-# then the accused, charges and next hearings of each chunk of cases (three a chunk).
+# then the accused, charges, next hearings and running legal clocks of each chunk of
+# cases (four a chunk).
 # PostgreSQL links entries at commit (audit/linking.py), so it reads no head: one
 # query less an entry.
-CASE_EXPORT_QUERIES = {"/cases/export.csv": 17, "/cases/export.xlsx": 13}
+CASE_EXPORT_QUERIES = {"/cases/export.csv": 18, "/cases/export.xlsx": 14}
 AUDIT_ENTRIES = {"/cases/export.csv": 2, "/cases/export.xlsx": 1}
 
 
@@ -499,7 +508,7 @@ def _case_export_queries(url: str) -> int:
 
 @pytest.mark.parametrize("url", list(CASE_EXPORT_QUERIES))
 @pytest.mark.parametrize("anonymised", ["", "?anonymised=1"])
-def test_case_export_queries_are_pinned_and_three_per_chunk(
+def test_case_export_queries_are_pinned_and_four_per_chunk(
     admin_client_, caseworker, monkeypatch, url, anonymised
 ):
     _populate(caseworker, 5)
@@ -507,7 +516,7 @@ def test_case_export_queries_are_pinned_and_three_per_chunk(
     _populate(caseworker, 25)
     assert _queries(admin_client_, url + anonymised) == _case_export_queries(url)
     monkeypatch.setattr(exports, "CHUNK", 10)  # 30 cases: three chunks
-    assert _queries(admin_client_, url + anonymised) == _case_export_queries(url) + 2 * 3
+    assert _queries(admin_client_, url + anonymised) == _case_export_queries(url) + 2 * 4
 
 
 def test_next_hearing_and_limit_flag_are_the_lists(admin_client_, caseworker):

@@ -74,7 +74,13 @@ def test_trend_counts_people_once_per_month_and_once_in_the_period(admin_user, t
         2,
     )
     # Sokha was summoned in both months: two month rows, one person in the period.
-    assert trend["totals"] == {"summoned": 2, "questioned": 1, "arrested": 1, "released": 2}
+    assert trend["totals"] == {
+        "summoned": 2,
+        "questioned": 1,
+        "arrested": 1,
+        "released": 2,
+        "died": 0,
+    }
 
 
 def test_trend_by_province(admin_user, trend_world):
@@ -97,7 +103,26 @@ def test_a_person_arrested_in_two_provinces_counts_once_a_month_and_once_in_each
     assert report.trend()["totals"]["arrested"] == 1
     rows = {r["code"]: r for r in report.trend_by_province()}
     assert rows["KH-2"]["arrested"] == 1 and rows["KH-12"]["arrested"] == 1
-    assert rows["KH-2"]["values"] == [0, 0, 1, 0]
+    assert rows["KH-2"]["values"] == [0, 0, 1, 0, 0]
+
+
+def test_a_death_in_custody_counts_in_the_trend_by_month_and_province(admin_user, caseworker):
+    case = f.make_case("KH-2", caseworker=caseworker)
+    accused = f.add_accused(case, f.make_detainee("Ouk Rithy"))
+    f.make_event(
+        case,
+        Event.Kind.DIED_IN_CUSTODY,
+        accused=accused,
+        occurred_on=THIS_MONTH,
+        place="Provincial prison",
+        stated_cause="Illness",
+        examination=Event.Examination.NO,
+    )
+    report = Report(admin_user, period())
+    assert report.trend()["totals"]["died"] == 1
+    assert {m["month"]: m for m in report.trend()["months"]}[THIS_MONTH]["died"] == 1
+    rows = {r["code"]: r for r in report.trend_by_province()}
+    assert rows["KH-2"]["values"][-1] == 1
 
 
 def test_coordinator_figures_leave_out_other_provinces(coordinator, trend_world):
@@ -114,6 +139,7 @@ def test_province_narrows_every_figure(admin_user, trend_world):
         "questioned": 0,
         "arrested": 1,
         "released": 1,
+        "died": 0,
     }
     assert report.opened()["cases"] == 1
     assert report.held_now()["summary"]["people"] == 0
@@ -330,6 +356,7 @@ def test_charts_read_json_and_vendored_scripts_with_no_inline_code(admin_client_
         "Questioned",
         "Arrested",
         "Released",
+        "Died in custody",
     ]
     assert len(data["labels"]) == 12
     custody = json.loads(
@@ -526,7 +553,7 @@ def test_report_pdf_has_the_figures_and_is_audited(admin_client_, admin_user, wo
     text = pdf_text(response)
     for expected in [
         "Casework report",
-        "Summoned, questioned, arrested and released, per month",
+        "Summoned, questioned, arrested, released and died in custody, per month",
         "Held now under a legal clock",
         "Sokha Vannak",
         "សុខា វណ្ណៈ",

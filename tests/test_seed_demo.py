@@ -1,5 +1,6 @@
 """`manage.py seed_demo`: fictional demo data that is consistent, repeatable and safe to rerun."""
 
+import datetime as dt
 import hashlib
 import re
 from io import StringIO
@@ -133,6 +134,7 @@ def test_columns_that_save_would_derive_are_filled(seeded):
         # As entered through a form: in local time (months run on the local calendar).
         started_at = timezone.localtime(period.started_at)
         assert period.runs_out_at == period.limit.runs_out(started_at, period.extensions)
+        assert period.custody_since == period.started_at  # one period per custody here
     assert not BailRequest.objects.exclude(case=F("accused__case")).exists()
 
 
@@ -142,6 +144,33 @@ def test_someone_is_past_the_legal_limit_and_someone_near_it(seeded):
     assert CustodyPeriod.objects.near_or_past_limit().exclude(pk__in=past).exists()
     open_periods = CustodyPeriod.objects.open().select_related("accused")
     assert all(period.accused.in_custody for period in open_periods)
+
+
+def test_arrests_have_times_of_day_and_a_few_only_a_date(seeded):
+    """Issue 13: police custody counts in hours from the arrest's time of day."""
+    arrests = Event.objects.filter(kind=Event.Kind.ARRESTED)
+    assert arrests.filter(occurred_time__isnull=False).exists()
+    assert CustodyPeriod.objects.filter(time_known=False).exists()
+    for period in CustodyPeriod.objects.filter(time_known=False):
+        assert timezone.localtime(period.custody_since).time() == dt.time(0, 0)
+
+
+def test_a_death_in_custody_is_recorded_with_its_details(seeded):
+    deaths = Event.objects.filter(kind=Event.Kind.DIED_IN_CUSTODY)
+    assert deaths.exists()
+    for death in deaths.select_related("accused"):
+        assert death.accused.custody_status == CustodyStatus.DECEASED
+        assert death.place and death.stated_cause and death.examination
+
+
+def test_pretrial_limits_follow_the_charges(seeded):
+    from casework import services
+
+    periods = CustodyPeriod.objects.filter(limit__code__startswith="pretrial-")
+    for period in periods.select_related("accused__case", "limit"):
+        derived = services.derive_limit(period.accused)
+        if derived is not None:
+            assert period.limit == derived
 
 
 def test_some_people_are_in_hiding_and_some_in_exile(seeded):

@@ -61,6 +61,24 @@ CHARGES = [
     ("Art. 471", "Incitement of military personnel to disobey", "ញុះញង់យោធាឱ្យមិនគោរពបញ្ជា"),
 ]
 
+# The class of each shipped charge (Criminal Code, 2009), by the heaviest prison term its
+# article carries: felony above 5 years, misdemeanour above 6 days up to 5 years, petty
+# offence 6 days or less or a fine only. Set by migration 0011; admins can change them.
+# docs/architecture.md lists the ones to check against the Code's text.
+CHARGE_CLASSES = {
+    "Incitement to commit a felony": "misdemeanour",  # Art. 495: 6 months to 2 years
+    "Plotting": "felony",  # Art. 453: 5 to 10 years
+    "Conspiracy with a foreign power": "felony",  # Art. 443: 15 to 30 years
+    "Attack on state institutions": "felony",  # Art. 451: 15 to 30 years
+    "Public defamation": "petty_offence",  # Art. 305: a fine only
+    "Public insult": "petty_offence",  # Art. 307: a fine only
+    "Insulting a public official": "petty_offence",  # Art. 502: 1 to 6 days
+    "Lèse-majesté": "misdemeanour",  # Art. 437 bis: 1 to 5 years
+    "Discrediting a judicial decision": "misdemeanour",  # Art. 522: 1 to 6 months
+    "Disinformation": "misdemeanour",  # Art. 425: 1 to 2 years
+    "Incitement of military personnel to disobey": "misdemeanour",  # Art. 471: 1 to 5 years
+}
+
 # Code of Criminal Procedure (2007). Admins can change these.
 DETENTION_LIMITS = [
     # code, English, Khmer, article, unit, initial, extension, max extensions, maximum
@@ -129,10 +147,14 @@ def load(apps, schema_editor):
         Court.objects.update_or_create(
             name_en=name_en, defaults={"name_km": name_km, "level": level, "province": None}
         )
+    # Migration 0002 runs this before charges had a class (0010 added it, 0011 sets it);
+    # the test suite's reload after a flush runs it with the class.
+    classified = any(field.name == "classification" for field in Charge._meta.fields)
     for article, name_en, name_km in CHARGES:
-        Charge.objects.update_or_create(
-            name_en=name_en, defaults={"name_km": name_km, "article": article}
-        )
+        defaults = {"name_km": name_km, "article": article}
+        if classified:
+            defaults["classification"] = CHARGE_CLASSES.get(name_en, "")
+        Charge.objects.update_or_create(name_en=name_en, defaults=defaults)
     for (
         code,
         name_en,

@@ -290,6 +290,7 @@ class DemoBuilder:
         self.has_charges = bool(charges)
         self.status_tables = [(days, Weighted(table)) for days, table in demo.STATUS_BY_AGE]
         self.custody_tables = {s: Weighted(t) for s, t in demo.CUSTODY_BY_STATUS.items()}
+        self.examinations = Weighted(demo.EXAMINATIONS.items())
         self.affiliations = Weighted(demo.AFFILIATIONS)
         self.former_roles = Weighted(demo.FORMER_ROLES)
         self.occupations = Weighted(demo.OCCUPATIONS)
@@ -302,7 +303,7 @@ class DemoBuilder:
         self.people_by_province = {}
         self.per_year = {}
         # Demo data should always show someone past the legal limit and someone near it.
-        self.need_past = self.need_near = True
+        self.need_past = self.need_near = self.need_death = True
         self.counts = dict.fromkeys(
             ["cases", "people", "accused", "lawyers", "representations", "custody periods"]
             + ["hearings", "bail requests", "events"],
@@ -491,6 +492,7 @@ class DemoBuilder:
                 if charge not in charges:
                     charges.append(charge)
             chunk.case_charges.extend((case, charge) for charge in charges)
+        case.demo_classes = {charge.classification for charge in charges}
 
         people = []
         for _ in range(n_accused):
@@ -620,6 +622,11 @@ class DemoBuilder:
 
         if custody == C.PRETRIAL and (self.today - opened_on).days <= 3 and rng.random() < 0.5:
             accused.custody_status = custody = C.POLICE_CUSTODY
+        if self.need_death and custody == C.AT_LIBERTY and status != S.SUMMONED:
+            # Demo data should always show a death in custody.
+            accused.custody_status = custody = C.DECEASED
+        if custody == C.DECEASED:
+            self.need_death = False
         if custody in (C.POLICE_CUSTODY, C.PRETRIAL):
             period = self._open_period(accused, case, custody)
             chunk.periods.append(period)
@@ -636,13 +643,12 @@ class DemoBuilder:
             elif custody == C.SERVING_SENTENCE:
                 end = self._at(status_on, 16)  # the verdict ends the pre-trial detention
             end = max(min(end, self.now), start)
-            limit = self.limits[
-                "pretrial-felony" if rng.random() < 0.7 else "pretrial-misdemeanour"
-            ]
+            limit = self.limits[self._pretrial_code(case)]
             period = CustodyPeriod(
                 accused=accused,
                 limit=limit,
                 started_at=start,
+                custody_since=start,
                 ended_at=end,
                 extensions=min((end - start).days // 180, _most_extensions(limit)),
                 order_reference=f"Detention order {rng.randint(1, 999)}/{start.year % 100:02d}",
@@ -657,7 +663,18 @@ class DemoBuilder:
                 person.place_held = period.place_held
             elif custody == C.DECEASED:
                 person.notes = "Died in custody; the family disputes the official cause of death."
-                self._event(chunk, case, accused, Event.Kind.DIED_IN_CUSTODY, end.date(), timeline)
+                self._event(
+                    chunk,
+                    case,
+                    accused,
+                    Event.Kind.DIED_IN_CUSTODY,
+                    end.date(),
+                    timeline,
+                    time=end.time().replace(second=0, microsecond=0),
+                    place=rng.choice(demo.DEATH_PLACES),
+                    stated_cause=rng.choice(demo.STATED_CAUSES),
+                    examination=self.examinations.pick(rng),
+                )
             elif not released:
                 self._event(chunk, case, accused, Event.Kind.RELEASED, end.date(), timeline)
         elif custody == C.IN_HIDING:
@@ -691,7 +708,7 @@ class DemoBuilder:
             if age <= 20 and rng.random() < 0.3:
                 code = "immediate-appearance"
             else:
-                code = "pretrial-felony" if rng.random() < 0.7 else "pretrial-misdemeanour"
+                code = self._pretrial_code(case)
             limit = self.limits[code]
             # Arrested within the longest detention the law allows, but a few held beyond it.
             late = self.need_past or rng.random() < 0.07
@@ -708,10 +725,16 @@ class DemoBuilder:
                     start, extensions = near
         # Local time, as a form would give it: months are counted on Phnom Penh's calendar.
         start = timezone.localtime(start, self.tz)
+        # One arrest in five is known by its date only: the clock counts from that day's start.
+        time_known = rng.random() >= 0.2
+        if not time_known:
+            start = start.replace(hour=0, minute=0)
         period = CustodyPeriod(
             accused=accused,
             limit=limit,
             started_at=start,
+            custody_since=start,
+            time_known=time_known,
             extensions=extensions,
             order_reference=f"Detention order {rng.randint(1, 999)}/{start.year % 100:02d}",
             place_held=self._prison(case) if custody == C.PRETRIAL else self._police(case),
@@ -722,6 +745,16 @@ class DemoBuilder:
         elif period.runs_out_at < self._soon(14):
             self.need_near = False
         return period
+
+    def _pretrial_code(self, case) -> str:
+        """The limit the case's charges call for (services.derive_limit's rule); a case
+        whose charges do not say gets the one a user would have chosen."""
+        classes = getattr(case, "demo_classes", set())
+        if "felony" in classes:
+            return "pretrial-felony"
+        if "misdemeanour" in classes and "" not in classes:
+            return "pretrial-misdemeanour"
+        return "pretrial-felony" if self.rng.random() < 0.7 else "pretrial-misdemeanour"
 
     def _extensions_needed(self, limit, start) -> int:
         """The fewest extensions that keep this custody within its limit today, at most all."""
@@ -748,8 +781,10 @@ class DemoBuilder:
 
     def _arrest_events(self, chunk, case, accused, period, timeline):
         rng = self.rng
-        start = period.started_at.date()
-        self._event(chunk, case, accused, Event.Kind.ARRESTED, start, timeline)
+        local = timezone.localtime(period.started_at, self.tz)
+        start = local.date()
+        time = local.time().replace(second=0, microsecond=0) if period.time_known else None
+        self._event(chunk, case, accused, Event.Kind.ARRESTED, start, timeline, time=time)
         if period.limit.code != "police-custody":
             day = min(start + dt.timedelta(days=rng.randint(1, 3)), self.today)
             self._event(chunk, case, accused, Event.Kind.PRETRIAL_DETENTION, day, timeline)
@@ -893,7 +928,7 @@ class DemoBuilder:
 
     # --- Small helpers --------------------------------------------------------
 
-    def _event(self, chunk, case, accused, kind, day, timeline):
+    def _event(self, chunk, case, accused, kind, day, timeline, time=None, **details):
         rng = self.rng
         source = self.sources.pick(rng)
         verified = rng.random() < (0.9 if source in ("court", "monitor") else 0.6)
@@ -903,10 +938,12 @@ class DemoBuilder:
                 accused=accused,
                 kind=kind,
                 occurred_on=min(day, self.today),
+                occurred_time=time if day <= self.today else None,
                 source=source,
                 source_detail=rng.choice(demo.SOURCE_DETAILS[source]),
                 verified=verified,
                 recorded_by=case.caseworker,
+                **details,
             )
         )
         timeline.append(min(day, self.today))

@@ -1,0 +1,360 @@
+"""The custody clock follows the law (issue 13, points 1, 2 and 10).
+
+Police custody counts in hours from the arrest's time of day (Art. 96); a date alone
+counts from the start of that day. A detention order's limit follows the accused's
+charges (Art. 208 felony, Art. 209 misdemeanour) and is never a silent default;
+custody is one clock from the arrest, bounded by the ceiling. A death in custody is
+recorded with its details.
+"""
+
+import datetime as dt
+import zoneinfo
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from casework import services
+from casework.clocks import add_months
+from casework.models import (
+    NO_DERIVABLE_LIMIT,
+    ORDER_BEFORE_ARREST,
+    Charge,
+    CustodyPeriod,
+    DetentionLimit,
+    Event,
+)
+
+from . import factories as f
+
+pytestmark = pytest.mark.django_db
+
+PHNOM_PENH = zoneinfo.ZoneInfo("Asia/Phnom_Penh")
+
+
+def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=PHNOM_PENH)
+
+
+def frozen(moment: dt.datetime):
+    return mock.patch("django.utils.timezone.now", return_value=moment)
+
+
+def charge(classification: str) -> Charge:
+    return Charge.objects.filter(classification=classification).first()
+
+
+@pytest.fixture
+def accused(caseworker):
+    case = f.make_case("KH-2", caseworker=caseworker, reference="BTB-CLOCK")
+    return f.add_accused(case, f.make_detainee("Chea Sopheap", name_khmer="ជា សុភាព"))
+
+
+def record(client, accused, kind, day, time="", **extra):
+    data = {
+        "kind": kind,
+        "accused": accused.pk,
+        "occurred_on": day.isoformat(),
+        "occurred_time": time,
+        "source": "lawyer",
+        **extra,
+    }
+    return client.post(f"/cases/{accused.case_id}/events/new/", data)
+
+
+# --- Point 1: hours -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("hour", [6, 22])
+def test_an_arrest_is_flagged_past_police_custody_at_its_own_hour(caseworker_client, accused, hour):
+    day = timezone.localdate() - dt.timedelta(days=5)
+    response = record(caseworker_client, accused, "arrested", day, f"{hour:02d}:00")
+    assert response.status_code == 302
+    period = accused.custody_periods.get()
+    assert period.time_known
+    deadline = at(day, hour) + dt.timedelta(hours=48)  # Art. 96
+    assert period.runs_out_at == deadline
+    with frozen(deadline - dt.timedelta(minutes=1)):
+        assert not period.is_past_limit
+        assert period.hours_left == 0
+        assert not CustodyPeriod.objects.past_limit().filter(pk=period.pk).exists()
+    with frozen(deadline + dt.timedelta(minutes=1)):
+        assert period.is_past_limit
+        assert CustodyPeriod.objects.past_limit().filter(pk=period.pk).exists()
+
+
+def test_an_arrest_with_a_date_only_counts_from_the_start_of_that_day(caseworker_client, accused):
+    day = timezone.localdate() - dt.timedelta(days=5)
+    record(caseworker_client, accused, "arrested", day)
+    period = accused.custody_periods.get()
+    assert not period.time_known
+    assert period.custody_since == at(day, 0)
+    assert period.runs_out_at == at(day, 0) + dt.timedelta(hours=48)
+
+
+def test_the_case_page_shows_hours_left_and_time_not_known(caseworker_client, accused):
+    day = timezone.localdate() - dt.timedelta(days=1)
+    record(caseworker_client, accused, "arrested", day)
+    with frozen(at(day, 0) + dt.timedelta(hours=30)):
+        page = caseworker_client.get(accused.case.get_absolute_url()).content.decode()
+    assert "18 hours left" in page
+    assert "time not known" in page
+
+
+# --- Point 2: the limit follows the charges -------------------------------------
+
+
+def test_a_misdemeanour_only_order_gets_art_209_and_cannot_pass_6_months(
+    caseworker_client, accused
+):
+    accused.case.charges.set([charge("misdemeanour")])
+    day = timezone.localdate() - dt.timedelta(days=40)
+    record(caseworker_client, accused, "arrested", day, "10:00")
+    response = record(caseworker_client, accused, "pretrial_detention", day + dt.timedelta(days=2))
+    assert response.status_code == 302
+    period = accused.custody_periods.get(ended_at__isnull=True)
+    assert period.limit.code == "pretrial-misdemeanour"
+    assert period.limit.article == "Art. 209"
+    since = at(day, 10)
+    assert period.custody_since == since
+    assert period.runs_out_at == add_months(since, 4)
+    assert period.ceiling_at == add_months(since, 6)
+    # One extension of 2 months reaches the 6-month ceiling; a second is refused.
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.status_code == 302
+    period.refresh_from_db()
+    assert period.extensions == 1
+    assert period.runs_out_at == period.ceiling_at
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.status_code == 200
+    assert "No further extension is allowed" in response.context["form"].errors["kind"][0]
+    period.refresh_from_db()
+    assert period.extensions == 1
+    assert Event.objects.filter(kind="detention_extended").count() == 1
+
+
+def test_a_felony_among_the_charges_gets_art_208(accused):
+    accused.case.charges.set([charge("misdemeanour"), charge("felony")])
+    assert services.derive_limit(accused).code == "pretrial-felony"
+
+
+@pytest.mark.parametrize("classes", [[], ["petty_offence"], ["misdemeanour", ""]])
+def test_an_order_without_a_derivable_limit_asks_for_one(caseworker_client, accused, classes):
+    charges = []
+    for n, classification in enumerate(classes):
+        if classification:
+            charges.append(charge(classification))
+        else:
+            charges.append(Charge.objects.create(name_en=f"Unclassified {n}", article="Art. 1"))
+    accused.case.charges.set(charges)
+    assert services.derive_limit(accused) is None
+    day = timezone.localdate() - dt.timedelta(days=3)
+    response = record(
+        caseworker_client, accused, "pretrial_detention", day, "14:30", description="Order 12"
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["limit"] == [str(NO_DERIVABLE_LIMIT)]
+    assert form["description"].value() == "Order 12"  # what was typed is kept
+    assert not accused.custody_periods.exists()
+    assert not Event.objects.filter(kind="pretrial_detention").exists()
+    # Choosing the limit saves it.
+    felony = DetentionLimit.objects.get(code="pretrial-felony")
+    response = record(caseworker_client, accused, "pretrial_detention", day, limit=felony.pk)
+    assert response.status_code == 302
+    assert accused.custody_periods.get().limit == felony
+
+
+def test_the_derived_limit_is_shown_before_saving(caseworker_client, accused):
+    accused.case.charges.set([charge("misdemeanour")])
+    page = caseworker_client.get(f"/cases/{accused.case_id}/events/new/").content.decode()
+    assert "Chea Sopheap" in page
+    assert "Art. 209, 6 months at most" in page
+
+
+def test_the_service_refuses_an_order_without_a_limit_too(caseworker, accused):
+    event = Event(
+        case=accused.case,
+        accused=accused,
+        kind="pretrial_detention",
+        occurred_on=timezone.localdate(),
+    )
+    with pytest.raises(services.ValidationError):
+        services.event_record(actor=caseworker, event=event)
+    assert not Event.objects.exists()
+
+
+def test_a_second_order_continues_days_held(caseworker_client, accused):
+    accused.case.charges.set([charge("felony")])
+    arrest = timezone.localdate() - dt.timedelta(days=100)
+    record(caseworker_client, accused, "arrested", arrest, "06:00")
+    record(caseworker_client, accused, "pretrial_detention", arrest + dt.timedelta(days=2))
+    record(caseworker_client, accused, "detention_extended", arrest + dt.timedelta(days=60))
+    record(caseworker_client, accused, "pretrial_detention", arrest + dt.timedelta(days=90))
+    periods = list(accused.custody_periods.order_by("started_at"))
+    assert len(periods) == 3
+    current = accused.custody_periods.get(ended_at__isnull=True)
+    assert current.started_at == at(arrest + dt.timedelta(days=90), 0)
+    assert current.custody_since == at(arrest, 6)
+    assert current.days_held in (99, 100)  # from the arrest, not from the second order
+    assert current.extensions == 1  # the same limit: its extension carries on
+    assert current.runs_out_at == f.DetentionLimit.objects.get(code="pretrial-felony").runs_out(
+        at(arrest, 6), 1
+    )
+    assert current.ceiling_at == add_months(at(arrest, 6), 18)
+
+
+def test_an_order_dated_before_the_arrest_is_refused(caseworker_client, accused):
+    accused.case.charges.set([charge("felony")])
+    arrest = timezone.localdate() - dt.timedelta(days=10)
+    record(caseworker_client, accused, "arrested", arrest, "22:00")
+    response = record(
+        caseworker_client,
+        accused,
+        "pretrial_detention",
+        arrest - dt.timedelta(days=1),
+        description="typo",
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["occurred_on"] == [str(ORDER_BEFORE_ARREST)]
+    assert response.context["form"]["description"].value() == "typo"
+    # Earlier the same day, with a time: before the arrest too.
+    response = record(caseworker_client, accused, "pretrial_detention", arrest, "21:00")
+    assert response.context["form"].errors["occurred_on"] == [str(ORDER_BEFORE_ARREST)]
+    # The same day without a time: accepted, continuing from the arrest.
+    response = record(caseworker_client, accused, "pretrial_detention", arrest)
+    assert response.status_code == 302
+    current = accused.custody_periods.get(ended_at__isnull=True)
+    assert current.started_at == at(arrest, 22)
+    assert accused.custody_periods.count() == 2
+
+
+def test_the_database_refuses_an_order_before_its_arrest(accused):
+    from django.db import IntegrityError, transaction
+
+    now = timezone.now()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        f.hold(accused, started_at=now - dt.timedelta(days=2), custody_since=now)
+
+
+def test_an_extension_past_the_felony_ceiling_is_refused(caseworker, accused):
+    accused.case.charges.set([charge("felony")])
+    period = f.hold(accused, days_ago=400, extensions=2)
+    assert period.runs_out_at == period.ceiling_at  # 6 + 2 × 6 = 18 months (Art. 208)
+    event = Event(
+        case=accused.case,
+        accused=accused,
+        kind="detention_extended",
+        occurred_on=timezone.localdate(),
+    )
+    with pytest.raises(services.ValidationError) as refused:
+        services.event_record(actor=caseworker, event=event)
+    assert "kind" in refused.value.message_dict
+    period.refresh_from_db()
+    assert period.extensions == 2
+
+
+def test_an_admin_edit_past_the_ceiling_is_refused(admin_user, accused):
+    period = f.hold(accused, "pretrial-misdemeanour", days_ago=10)
+    period.extensions = 2
+    with pytest.raises(services.ValidationError) as refused:
+        services.custody_period_update(actor=admin_user, period=period)
+    assert "extensions" in refused.value.message_dict
+
+
+# --- Point 10: death in custody ---------------------------------------------------
+
+
+def test_a_death_in_custody_is_recorded_with_its_details(caseworker_client, accused):
+    accused.case.charges.set([charge("felony")])
+    other_case = f.make_case("KH-2", reference="BTB-OTHER")
+    elsewhere = f.add_accused(other_case, accused.detainee, custody_status="pretrial_detention")
+    f.hold(elsewhere, days_ago=20)
+    day = timezone.localdate() - dt.timedelta(days=2)
+    record(caseworker_client, accused, "arrested", day - dt.timedelta(days=1), "08:00")
+    response = record(
+        caseworker_client,
+        accused,
+        "died_in_custody",
+        day,
+        "03:15",
+        place="Police station, Battambang",
+        stated_cause="Heart attack, said the police",
+        examination="requested",
+    )
+    assert response.status_code == 302
+    death = Event.objects.get(kind="died_in_custody")
+    assert death.place == "Police station, Battambang"
+    assert death.get_examination_display() == "Requested, not (yet) done"
+    accused.refresh_from_db()
+    elsewhere.refresh_from_db()
+    assert accused.custody_status == elsewhere.custody_status == "deceased"
+    assert not CustodyPeriod.objects.filter(ended_at__isnull=True).exists()
+    page = caseworker_client.get(accused.case.get_absolute_url()).content.decode()
+    assert "Heart attack, said the police" in page
+    assert "Police station, Battambang" in page
+    # Recorded once.
+    response = record(caseworker_client, accused, "died_in_custody", day)
+    assert response.status_code == 200
+    assert "already recorded" in response.context["form"].errors["accused"][0]
+
+
+def test_a_death_names_the_person_and_its_details_belong_to_a_death(caseworker_client, accused):
+    day = timezone.localdate()
+    response = caseworker_client.post(
+        f"/cases/{accused.case_id}/events/new/",
+        {"kind": "died_in_custody", "occurred_on": day.isoformat(), "source": "family"},
+    )
+    assert "accused" in response.context["form"].errors
+    response = record(caseworker_client, accused, "released", day, stated_cause="x")
+    assert "stated_cause" in response.context["form"].errors
+    assert not Event.objects.exists()
+
+
+def test_pretrial_detention_set_by_hand_in_the_admin_follows_the_charges(admin_client_, accused):
+    url = f"/admin/casework/accused/{accused.pk}/change/"
+    data = {
+        "detainee": accused.detainee_id,
+        "custody_status": "pretrial_detention",
+        "added_on": str(accused.added_on),
+    }
+    response = admin_client_.post(url, data)
+    assert response.status_code == 200  # refused with the form, not a 500
+    assert "record the detention order on the case page" in response.content.decode()
+    accused.refresh_from_db()
+    assert accused.custody_status == "at_liberty"
+    accused.case.charges.set([charge("misdemeanour")])
+    assert admin_client_.post(url, data).status_code == 302
+    assert accused.custody_periods.get().limit.code == "pretrial-misdemeanour"
+
+
+def test_a_detention_order_added_in_the_admin_without_a_derivable_limit_is_refused(
+    admin_client_, accused
+):
+    data = {
+        "case": accused.case_id,
+        "accused": accused.pk,
+        "kind": "pretrial_detention",
+        "occurred_on": timezone.localdate().isoformat(),
+        "source": "court",
+        "examination": "",
+    }
+    response = admin_client_.post("/admin/casework/event/add/", data)
+    assert response.status_code == 200
+    assert "record the detention order on the case page" in response.content.decode()
+    assert not Event.objects.exists()
+    accused.case.charges.set([charge("felony")])
+    assert admin_client_.post("/admin/casework/event/add/", data).status_code == 302
+    assert accused.custody_periods.get().limit.code == "pretrial-felony"
+
+
+def test_an_arrest_at_a_time_still_to_come_today_is_refused(caseworker_client, accused):
+    now = timezone.localtime()
+    with frozen(now.replace(hour=10, minute=0)):
+        response = record(caseworker_client, accused, "arrested", now.date(), "11:00")
+        assert response.status_code == 200
+        assert "occurred_time" in response.context["form"].errors
+        assert (
+            record(caseworker_client, accused, "arrested", now.date(), "09:30").status_code == 302
+        )
+    assert accused.custody_periods.get().custody_since == at(now.date(), 9, 30)
