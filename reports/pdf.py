@@ -50,7 +50,11 @@ def font_css() -> str:
     # Khmer first: its font covers Latin digits and punctuation too, and Noto Sans
     # takes every Latin letter it lacks.
     rules.append('body { font-family: "Casework Sans", "Casework Khmer", sans-serif; }')
-    rules.append('.km { font-family: "Casework Khmer", "Casework Sans", sans-serif; }')
+    # A Khmer name stays on one line: WeasyPrint finds no word breaks in Khmer and would
+    # cut a name between clusters, which a search or a copy then reads as two words.
+    rules.append(
+        '.km { font-family: "Casework Khmer", "Casework Sans", sans-serif; white-space: nowrap; }'
+    )
     return "\n".join(rules)
 
 

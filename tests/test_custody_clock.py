@@ -44,6 +44,13 @@ def charge(classification: str) -> Charge:
     return Charge.objects.filter(classification=classification).first()
 
 
+def charge_everyone(accused, charges):
+    """Charges are each accused's: the case's charges, applied to everyone in it."""
+    from casework import services
+
+    services.case_update(actor=None, case=accused.case, charges=charges)
+
+
 @pytest.fixture
 def accused(caseworker):
     case = f.make_case("KH-2", caseworker=caseworker, reference="BTB-CLOCK")
@@ -107,7 +114,7 @@ def test_the_case_page_shows_hours_left_and_time_not_known(caseworker_client, ac
 def test_a_misdemeanour_only_order_gets_art_209_and_cannot_pass_6_months(
     caseworker_client, accused
 ):
-    accused.case.charges.set([charge("misdemeanour")])
+    charge_everyone(accused, [charge("misdemeanour")])
     day = timezone.localdate() - dt.timedelta(days=40)
     record(caseworker_client, accused, "arrested", day, "10:00")
     response = record(caseworker_client, accused, "pretrial_detention", day + dt.timedelta(days=2))
@@ -134,7 +141,7 @@ def test_a_misdemeanour_only_order_gets_art_209_and_cannot_pass_6_months(
 
 
 def test_a_felony_among_the_charges_gets_art_208(accused):
-    accused.case.charges.set([charge("misdemeanour"), charge("felony")])
+    charge_everyone(accused, [charge("misdemeanour"), charge("felony")])
     assert services.derive_limit(accused).code == "pretrial-felony"
 
 
@@ -146,7 +153,7 @@ def test_an_order_without_a_derivable_limit_asks_for_one(caseworker_client, accu
             charges.append(charge(classification))
         else:
             charges.append(Charge.objects.create(name_en=f"Unclassified {n}", article="Art. 1"))
-    accused.case.charges.set(charges)
+    charge_everyone(accused, charges)
     assert services.derive_limit(accused) is None
     day = timezone.localdate() - dt.timedelta(days=3)
     response = record(
@@ -166,7 +173,7 @@ def test_an_order_without_a_derivable_limit_asks_for_one(caseworker_client, accu
 
 
 def test_the_derived_limit_is_shown_before_saving(caseworker_client, accused):
-    accused.case.charges.set([charge("misdemeanour")])
+    charge_everyone(accused, [charge("misdemeanour")])
     page = caseworker_client.get(f"/cases/{accused.case_id}/events/new/").content.decode()
     assert "Chea Sopheap" in page
     assert "Art. 209, 6 months at most" in page
@@ -185,7 +192,7 @@ def test_the_service_refuses_an_order_without_a_limit_too(caseworker, accused):
 
 
 def test_a_second_order_continues_days_held(caseworker_client, accused):
-    accused.case.charges.set([charge("felony")])
+    charge_everyone(accused, [charge("felony")])
     arrest = timezone.localdate() - dt.timedelta(days=100)
     record(caseworker_client, accused, "arrested", arrest, "06:00")
     record(caseworker_client, accused, "pretrial_detention", arrest + dt.timedelta(days=2))
@@ -205,7 +212,7 @@ def test_a_second_order_continues_days_held(caseworker_client, accused):
 
 
 def test_an_order_dated_before_the_arrest_is_refused(caseworker_client, accused):
-    accused.case.charges.set([charge("felony")])
+    charge_everyone(accused, [charge("felony")])
     arrest = timezone.localdate() - dt.timedelta(days=10)
     record(caseworker_client, accused, "arrested", arrest, "22:00")
     response = record(
@@ -238,7 +245,7 @@ def test_the_database_refuses_an_order_before_its_arrest(accused):
 
 
 def test_an_extension_past_the_felony_ceiling_is_refused(caseworker, accused):
-    accused.case.charges.set([charge("felony")])
+    charge_everyone(accused, [charge("felony")])
     period = f.hold(accused, days_ago=400, extensions=2)
     assert period.runs_out_at == period.ceiling_at  # 6 + 2 × 6 = 18 months (Art. 208)
     event = Event(
@@ -266,7 +273,7 @@ def test_an_admin_edit_past_the_ceiling_is_refused(admin_user, accused):
 
 
 def test_a_death_in_custody_is_recorded_with_its_details(caseworker_client, accused):
-    accused.case.charges.set([charge("felony")])
+    charge_everyone(accused, [charge("felony")])
     other_case = f.make_case("KH-2", reference="BTB-OTHER")
     elsewhere = f.add_accused(other_case, accused.detainee, custody_status="pretrial_detention")
     f.hold(elsewhere, days_ago=20)
@@ -323,7 +330,7 @@ def test_pretrial_detention_set_by_hand_in_the_admin_follows_the_charges(admin_c
     assert "record the detention order on the case page" in response.content.decode()
     accused.refresh_from_db()
     assert accused.custody_status == "at_liberty"
-    accused.case.charges.set([charge("misdemeanour")])
+    charge_everyone(accused, [charge("misdemeanour")])
     assert admin_client_.post(url, data).status_code == 302
     assert accused.custody_periods.get().limit.code == "pretrial-misdemeanour"
 
@@ -343,7 +350,7 @@ def test_a_detention_order_added_in_the_admin_without_a_derivable_limit_is_refus
     assert response.status_code == 200
     assert "record the detention order on the case page" in response.content.decode()
     assert not Event.objects.exists()
-    accused.case.charges.set([charge("felony")])
+    charge_everyone(accused, [charge("felony")])
     assert admin_client_.post("/admin/casework/event/add/", data).status_code == 302
     assert accused.custody_periods.get().limit.code == "pretrial-felony"
 
