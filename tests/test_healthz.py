@@ -45,6 +45,13 @@ def test_the_health_check_answers_503_when_the_database_does_not(client, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("database down")
 
-    monkeypatch.setattr(connection, "cursor", broken)
+    monkeypatch.setattr(connection, "cursor", broken)  # SQLite: the app's connection
+    # PostgreSQL: the check opens its own connection (config/health.py): to a port
+    # where nothing listens.
+    from config import health
+
+    params = health._connection_params
+
+    monkeypatch.setattr(health, "_connection_params", lambda: {**params(), "port": 1})
     response = client.get("/healthz", HTTP_HOST=UNLISTED, REMOTE_ADDR="127.0.0.1")
     assert response.status_code == 503
