@@ -437,3 +437,51 @@ def test_concurrent_appenders_do_not_fork_the_chain():
     assert list(forks) == []
     assert verify().ok
     assert "intact" in verify_audit()
+
+
+# Every stored field of an entry is covered by its hash: the chain's own columns aside,
+# changing any one of them (the triggers dropped) is named by verify_audit.
+CHAIN_COLUMNS = {"id", "chain_seq", "prev_hash", "entry_hash", "content_hash"}
+STORED_FIELDS = [
+    field.name for field in AuditEntry._meta.concrete_fields if field.name not in CHAIN_COLUMNS
+]
+
+
+def _tampered(field, entry, caseworker):
+    kind = field.get_internal_type()
+    current = getattr(entry, field.attname)
+    if field.name == "actor":
+        return caseworker.pk if current != caseworker.pk else None
+    if field.name == "content_type":
+        return next(ct.pk for ct in ContentType.objects.all() if ct.pk != current)
+    if kind == "DateTimeField":
+        return current + dt.timedelta(hours=1)
+    if kind == "JSONField":
+        return '{"tampered": true}'
+    if kind in ("BigIntegerField", "PositiveSmallIntegerField", "PositiveIntegerField"):
+        return (current or 0) + 1
+    if kind == "GenericIPAddressField":
+        return "10.9.9.9" if current != "10.9.9.9" else "10.9.9.8"
+    return "tampered"
+
+
+def test_the_hash_covers_every_stored_field_listed():
+    assert {"changes", "timestamp", "actor", "event", "additional_data"} <= set(STORED_FIELDS)
+
+
+@pytest.mark.parametrize("name", STORED_FIELDS)
+def test_changing_any_stored_field_is_named(db, caseworker, name):
+    entries = make_entries()
+    target = entries[2]
+    field = AuditEntry._meta.get_field(name)
+    value = _tampered(field, target, caseworker)
+    cast = (
+        "::jsonb"
+        if connection.vendor == "postgresql" and field.get_internal_type() == "JSONField"
+        else ""
+    )
+    drop_append_only_triggers()
+    raw(f"UPDATE {TABLE} SET {field.column} = %s{cast} WHERE id = %s", [value, target.pk])
+
+    with pytest.raises(CommandError, match=rf"entry #{target.pk}"):
+        verify_audit()
