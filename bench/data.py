@@ -682,13 +682,18 @@ def _representation(conn) -> None:
             conn,
             "representations",
             """
-            INSERT INTO casework_representation (since, until, accused_id, lawyer_id)
+            INSERT INTO casework_representation (since, until, accused_id, lawyer_id,
+                                                 end_reason, end_note)
             SELECT a.added_on + (r2 * 30)::int,
                 CASE WHEN c.status IN ('closed', 'acquitted', 'dismissed') AND r3 < 0.8
                      THEN greatest(a.added_on + (r2 * 30)::int,
                                    (c.updated_at AT TIME ZONE 'Asia/Phnom_Penh')::date)
                 END,
-                a.id, %(lmin)s + floor(r1 * (%(lmax)s - %(lmin)s + 1))::int
+                a.id, %(lmin)s + floor(r1 * (%(lmax)s - %(lmin)s + 1))::int,
+                -- An ended representation says why (constraint representation_end_reason).
+                CASE WHEN c.status IN ('closed', 'acquitted', 'dismissed') AND r3 < 0.8
+                     THEN 'case_closed' ELSE '' END,
+                ''
             FROM (SELECT a.*, random() AS r0, random() AS r1, random() AS r2, random() AS r3
                   FROM casework_accused a OFFSET 0) a
             JOIN casework_case c ON c.id = a.case_id
