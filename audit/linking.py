@@ -43,7 +43,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public;
 
 CREATE OR REPLACE FUNCTION audit_link() RETURNS trigger AS $$
 DECLARE
@@ -75,7 +75,7 @@ BEGIN
     PERFORM set_config('{QUEUED_SETTING}', '', true);
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SECURITY DEFINER SET search_path = public;
 
 DROP TRIGGER IF EXISTS audit_link_queue ON {TABLE};
 CREATE CONSTRAINT TRIGGER audit_link_queue AFTER INSERT ON {TABLE}
