@@ -92,7 +92,17 @@ $(CHROMIUM):
 		echo "Browser tests need Chromium: run 'sudo apt-get install -y chromium' once."; exit 1; \
 	fi
 
-system-deps: $(CHROMIUM)
+# The PDF tests read the reports back as text (pdftotext, from poppler-utils).
+PDFTOTEXT := /usr/bin/pdftotext
+
+$(PDFTOTEXT):
+	@if [ "$$(id -u)" = "0" ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	else \
+		echo "The PDF tests read PDFs with pdftotext: run 'sudo apt-get install -y poppler-utils' once."; exit 1; \
+	fi
+
+system-deps: $(CHROMIUM) $(PDFTOTEXT)
 
 test: install system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

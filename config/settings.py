@@ -318,6 +318,9 @@ JOB_STALE_SECONDS = env_int("JOB_STALE_SECONDS", 600)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3)
 # A list export of more rows than this is made by a job rather than in the request.
 EXPORT_JOB_ROWS = env_int("EXPORT_JOB_ROWS", 20000)
+# The reports' figures of a scope past this many cases are computed by a background job
+# while the page shows the latest ones (reports/figures.py); below it, in the request.
+FIGURES_JOB_CASES = env_int("FIGURES_JOB_CASES", 50000)
 
 # Internationalisation: English and Khmer.
 LANGUAGE_CODE = env_str("LANGUAGE_CODE", "en")

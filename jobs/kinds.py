@@ -57,17 +57,24 @@ def export(job: Job, progress) -> dict:
             written += 1
             yield row
 
-    if fmt == "csv":
-        with open(path, "w", encoding="utf-8", newline="") as out:
-            for piece in csv_stream(source.header(), rows()):
-                out.write(piece)
-        content_type = "text/csv; charset=utf-8"
-    else:
-        title = str(source.model._meta.verbose_name_plural)
-        handle, written = xlsx_file(title, source.header(), rows(), source.widths())
-        with handle, open(path, "wb") as out:
-            shutil.copyfileobj(handle, out)
-        content_type = XLSX_TYPE
+    try:
+        if fmt == "csv":
+            with open(path, "w", encoding="utf-8", newline="") as out:
+                for piece in csv_stream(source.header(), rows()):
+                    out.write(piece)
+            content_type = "text/csv; charset=utf-8"
+        else:
+            title = str(source.model._meta.verbose_name_plural)
+            handle, written = xlsx_file(title, source.header(), rows(), source.widths())
+            with handle, open(path, "wb") as out:
+                shutil.copyfileobj(handle, out)
+            content_type = XLSX_TYPE
+    except BaseException:
+        # Cut off (the database gone, the disk full): the audit entry (on_failure) gives
+        # the rows written before it, exactly, and the partial file is not kept.
+        progress(written, total)
+        path.unlink(missing_ok=True)
+        raise
     progress(written, total)
     keep_file(job, path, name=name, content_type=content_type)
     record_export(
@@ -158,12 +165,37 @@ def import_(job: Job, progress) -> dict:
     return plan.counts()
 
 
-HANDLERS = {Job.Kind.EXPORT: export, Job.Kind.REPORT_PDF: report_pdf, Job.Kind.IMPORT: import_}
+def figures(job: Job, progress) -> dict:
+    """The reports page's figures for a large scope, remembered for the page
+    (reports/figures.py). Nothing leaves the server: no file, no audit entry."""
+    from reports import figures as report_figures
+    from reports.forms import ReportForm
+
+    form = ReportForm(QueryDict(job.params["query"]), user=job.requested_by)
+    if not form.is_valid():
+        raise JobFailed(_("The report's filters are no longer valid: ask for it again."))
+    progress(0, 1)
+    report_figures.cached_figures(job.requested_by, form.period())  # done if already computed
+    progress(1)
+    return {}
+
+
+HANDLERS = {
+    Job.Kind.EXPORT: export,
+    Job.Kind.REPORT_PDF: report_pdf,
+    Job.Kind.IMPORT: import_,
+    Job.Kind.FIGURES: figures,
+}
 
 
 def on_failure(job: Job) -> None:
-    """The audit entry of a job that did not finish (a refused import has its own)."""
+    """The audit entry of a job that did not finish (a refused import has its own).
+    An export cut off mid-way is ``incomplete``, with the rows it had written."""
+    if job.kind == Job.Kind.FIGURES:
+        return  # computed for the page only: nothing was read out
     data = {"job": str(job.pk), "outcome": "failed", "error": job.error}
+    if job.kind == Job.Kind.EXPORT and job.progress_done:
+        data.update(outcome="incomplete", expected=job.progress_total, file="not kept")
     if job.kind == Job.Kind.IMPORT:
         record(
             AuditEvent.IMPORT,

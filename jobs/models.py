@@ -37,6 +37,7 @@ class Job(QuickChoiceDisplay, models.Model):
         IMPORT = "import", _("Import")
         EXPORT = "export", _("Export")
         REPORT_PDF = "report_pdf", _("PDF report")
+        FIGURES = "figures", _("Report figures")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting for a worker")

@@ -182,9 +182,7 @@ def _requeue(job_id, reason: str) -> None:
 
 def recover_lost() -> int:
     """Jobs whose worker went silent: run again, or failed after the last attempt."""
-    lost = list(
-        Job.objects.lost(settings.JOB_STALE_SECONDS).values_list("pk", flat=True)
-    )
+    lost = list(Job.objects.lost(settings.JOB_STALE_SECONDS).values_list("pk", flat=True))
     for job_id in lost:
         _requeue(job_id, _("Its worker stopped answering; it was started again."))
     return len(lost)

@@ -33,10 +33,14 @@ def _stage(job: Job) -> str:
         return _("Waiting for a worker to start it.")
     if job.status == Job.Status.RUNNING:
         if job.progress_total:
-            return _("%(done)d of %(total)d done.") % {
-                "done": job.progress_done,
-                "total": job.progress_total,
-            }
+            counts = {"done": job.progress_done, "total": job.progress_total}
+            if job.kind == Job.Kind.IMPORT:
+                # Counted in records (cases, people, people added to cases), not file rows:
+                # a row may open a case and add a person, or update one already written.
+                return _("%(done)d of %(total)d records written.") % counts
+            if job.kind == Job.Kind.EXPORT:
+                return _("%(done)d of %(total)d rows written.") % counts
+            return _("%(done)d of %(total)d done.") % counts
         return _("Working on it.")
     if job.status == Job.Status.FAILED:
         return _("It failed: %(reason)s Nothing was half-done.") % {"reason": job.error}
@@ -51,12 +55,14 @@ def _outcome(job: Job) -> str:
             "name": job.params.get("name", ""),
             "summary": import_summary(job.result),
         }
+    if job.kind == Job.Kind.FIGURES:
+        return _("The figures are ready.")
     if job.has_file:
         return _("Ready: %(rows)d rows.") % {"rows": job.result.get("rows", 0)}
     return _("Done. The file is no longer kept: ask for it again.")
 
 
-def _state(job: Job) -> dict:
+def job_state(job: Job) -> dict:
     return {
         "status": job.status,
         "status_label": job.get_status_display(),
@@ -73,14 +79,14 @@ def _state(job: Job) -> dict:
 @require_safe
 def job_detail(request, pk):
     job = _job_for(request.user, pk)
-    context = {"job": job, "state": _state(job), "job_files_hours": settings.JOB_FILES_HOURS}
+    context = {"job": job, "state": job_state(job), "job_files_hours": settings.JOB_FILES_HOURS}
     return render(request, "jobs/detail.html", context)
 
 
 @require_safe
 def job_status(request, pk):
     """Polled by static/js/job-progress.js every few seconds while the page is open."""
-    return JsonResponse(_state(_job_for(request.user, pk)))
+    return JsonResponse(job_state(_job_for(request.user, pk)))
 
 
 @require_safe

@@ -516,8 +516,14 @@ def chart_data(figures: dict) -> dict:
 # shows were computed. Writes that bypass signals (QuerySet.update, bulk_create) are
 # caught by the time limit alone. The cache is in the database (settings.CACHES), so the
 # version and the figures are the same for every worker and server.
+#
+# Past FIGURES_JOB_CASES cases in the scope, figures out of date are not computed in the
+# request: a background job computes them (jobs/kinds.py) while the page shows the latest
+# ones it has, says they may be older, and reloads itself when the job is done.
 
 FIGURES_SECONDS = 300
+# The latest figures of a scope, shown (and said to be older) while newer ones are computed.
+LATEST_SECONDS = 7 * 24 * 3600
 _VERSION_KEY = "reports:figures:version"
 _WATCHED_APPS = {"casework", "accounts"}
 
@@ -601,13 +607,11 @@ def _with_parallel_workers(compute):
             pass  # a failed transaction refuses it; its own error is the one to see
 
 
-def cached_figures(user, period: Period) -> tuple[dict, dt.datetime]:
-    """``Report(user, period).all()``, remembered; and when it was computed."""
-    report = Report(user, period)
-    key = ":".join(
+def _base_key(report: Report) -> str:
+    period = report.period
+    return ":".join(
         [
             "reports:figures",
-            str(_data_version()),
             _scope_key(report),
             period.start.isoformat(),
             period.end.isoformat(),
@@ -615,8 +619,73 @@ def cached_figures(user, period: Period) -> tuple[dict, dt.datetime]:
             get_language() or "",
         ]
     )
-    remembered = cache.get(key)
-    if remembered is None:
-        remembered = (_with_parallel_workers(report.all), report.now)
-        cache.set(key, remembered, FIGURES_SECONDS)
-    return remembered
+
+
+def compute_figures(user, period: Period) -> tuple[dict, dt.datetime]:
+    """Compute the figures now and remember them, under the data version they were
+    computed from, and as the latest for their scope (shown while newer ones are
+    computed). The version is read first: a change committed meanwhile moves it on,
+    so these figures are never taken for newer than they are."""
+    report = Report(user, period)
+    base, version = _base_key(report), _data_version()
+    computed = (_with_parallel_workers(report.all), report.now)
+    cache.set(f"{base}:v{version}", computed, FIGURES_SECONDS)
+    cache.set(f"{base}:latest", computed, LATEST_SECONDS)
+    return computed
+
+
+def cached_figures(user, period: Period) -> tuple[dict, dt.datetime]:
+    """``Report(user, period).all()``, remembered; and when it was computed."""
+    report = Report(user, period)
+    remembered = cache.get(f"{_base_key(report)}:v{_data_version()}")
+    return remembered if remembered is not None else compute_figures(user, period)
+
+
+@dataclass
+class Shown:
+    """What the reports page shows: the figures (or none yet), when they were computed,
+    whether they count the records as they are now, and the job computing newer ones."""
+
+    figures: dict | None
+    computed_at: dt.datetime | None
+    current: bool
+    job: object = None
+
+
+def _large(report: Report) -> bool:
+    """More cases in the scope than a request should count (``FIGURES_JOB_CASES``): one
+    query that stops at the limit, asked only when the figures are out of date."""
+    limit = settings.FIGURES_JOB_CASES
+    return report.cases.order_by()[limit : limit + 1].exists()
+
+
+def figures_for(user, period: Period, query: str) -> Shown:
+    """The reports page's figures. Up to date ones when remembered; else, for a small
+    scope, computed in the request; for a large one (``FIGURES_JOB_CASES``) computed by
+    a background job (jobs/kinds.py), the page showing the latest figures it has
+    meanwhile, saying so, and reloading when the job is done. ``query`` is the page's
+    query string, from which the job builds the same period."""
+    report = Report(user, period)
+    base = _base_key(report)
+    remembered = cache.get(f"{base}:v{_data_version()}")
+    if remembered is not None:
+        return Shown(*remembered, current=True)
+    if not _large(report):
+        return Shown(*compute_figures(user, period), current=True)
+    figures, computed_at = cache.get(f"{base}:latest") or (None, None)
+    return Shown(figures, computed_at, current=False, job=_computing(user, base, query))
+
+
+def _computing(user, base: str, query: str):
+    """This user's job computing these figures: the one already queued or running, or
+    a new one. One at a time per person and scope, however often the page is opened."""
+    from jobs import runner
+    from jobs.models import Job
+
+    marker = f"{base}:job:{user.pk}"
+    job_id = cache.get(marker)
+    job = Job.objects.of(user).filter(pk=job_id).first() if job_id else None
+    if job is None or job.finished:
+        job = runner.start(Job.Kind.FIGURES, user=user, params={"query": query})
+        cache.set(marker, str(job.pk), LATEST_SECONDS)
+    return job

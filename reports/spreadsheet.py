@@ -130,13 +130,25 @@ def xlsx_file(title: str, header: list[str], rows: Iterable[list], widths=()) ->
     sheet.freeze_panes = "A2"
     sheet.append([_xlsx_value(str(h)) for h in header])
     count = 0
-    for row in rows:
-        sheet.append([_xlsx_value(v) for v in row])
-        count += 1
+    try:
+        for row in rows:
+            sheet.append([_xlsx_value(v) for v in row])
+            count += 1
+    except BaseException:
+        _discard(sheet)
+        raise
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     workbook.save(handle)
     handle.seek(0)
     return handle, count
+
+
+def _discard(sheet) -> None:
+    """A sheet cut off mid-way (its rows failed): end its stream and delete the temporary
+    file openpyxl was writing it to, rather than leave both to the garbage collector."""
+    sheet.close()
+    if sheet._writer is not None:
+        sheet._writer.cleanup()
 
 
 def _column_letter(index: int) -> str:

@@ -34,7 +34,7 @@ from jobs.models import Job
 
 from . import exports, importer
 from .dossier import dossier_context
-from .figures import FIGURES_SECONDS, Report, cached_figures, chart_data
+from .figures import Report, chart_data, figures_for
 from .forms import IMPORT_MAX_BYTES, ImportUploadForm, ReportForm
 from .pdf import render_pdf
 from .pseudonyms import pseudonym
@@ -93,16 +93,22 @@ def reports_page(request):
     form = ReportForm(request.GET, user=request.user)
     context = {"form": form, "can_export": access.can_export(request.user)}
     if form.is_valid():
-        # Remembered for a few minutes (figures.cached_figures); the page says as of when.
-        figures, computed_at = cached_figures(request.user, form.period())
+        # Remembered for a few minutes; past FIGURES_JOB_CASES cases, computed by a job
+        # while the latest figures are shown (figures.figures_for). The page says as of when.
+        shown = figures_for(request.user, form.period(), request.GET.urlencode())
         context.update(
-            figures=figures,
-            charts=chart_data(figures),
+            figures=shown.figures,
+            charts=chart_data(shown.figures) if shown.figures else None,
             period=form.period(),
-            computed_at=computed_at,
-            figures_minutes=FIGURES_SECONDS // 60,
+            computed_at=shown.computed_at,
+            figures_current=shown.current,
+            figures_job=shown.job,
             querystring=request.GET.urlencode(),
         )
+        if shown.job is not None:
+            from jobs.views import job_state
+
+            context["figures_job_state"] = job_state(shown.job)
     return render(request, "reports/reports.html", context)
 
 
@@ -222,9 +228,36 @@ def _export(request, source: "ExportSource", fmt: str):
         )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return _no_store(response)
-    handle, count = xlsx_file(
-        str(model._meta.verbose_name_plural), header, source.rows(queryset), source.widths()
-    )
+    read = 0
+
+    def counted(rows):
+        nonlocal read
+        for row in rows:
+            yield row
+            read += 1
+
+    try:
+        handle, count = xlsx_file(
+            str(model._meta.verbose_name_plural),
+            header,
+            counted(source.rows(queryset)),
+            source.widths(),
+        )
+    except DatabaseError:
+        # Cut off while the file was being made: nothing was sent. Recorded as such, with
+        # how far it got, before the error page (never as a complete export).
+        _record_end(
+            request,
+            model=model,
+            fmt=fmt,
+            filters=filters,
+            anonymised=anonymised,
+            sent=0,
+            expected=count,
+            complete=False,
+            extra={"read": read},
+        )
+        raise
     record_export(request, model=model, fmt=fmt, filters=filters, rows=count, anonymised=anonymised)
     response = FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX_TYPE)
     return _no_store(response)
@@ -275,8 +308,22 @@ class _CountedCsv:
         self._end(False)
 
 
-def _record_end(request, *, model, filters, anonymised, sent, expected, complete, started):
-    data = {"rows": sent, "expected": expected, "started": started}
+def _record_end(
+    request,
+    *,
+    model,
+    fmt="csv",
+    filters,
+    anonymised,
+    sent,
+    expected,
+    complete,
+    started=None,
+    extra=None,
+):
+    data = {"rows": sent, "expected": expected, **(extra or {})}
+    if started is not None:
+        data["started"] = started
     try:
         if connection.errors_occurred and connection.connection and not connection.is_usable():
             # The database failed mid-stream and broke the connection: the entry
@@ -285,7 +332,7 @@ def _record_end(request, *, model, filters, anonymised, sent, expected, complete
         record_export(
             request,
             model=model,
-            fmt="csv",
+            fmt=fmt,
             filters=filters,
             rows=sent,
             anonymised=anonymised,
@@ -295,8 +342,9 @@ def _record_end(request, *, model, filters, anonymised, sent, expected, complete
     except DatabaseError:
         # Still gone: the server log keeps it (no filters there: they may hold names).
         logger.error(
-            "export #%s ended (%s, %d of %d rows sent) but could not be recorded",
+            "export #%s (%s) ended (%s, %d of %d rows sent) but could not be recorded",
             started,
+            fmt,
             "complete" if complete else "incomplete",
             sent,
             expected,

@@ -35,8 +35,10 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
 ]
 
-# The mixed-writers test runs this long (the issue's figure is 30 s; CI keeps it short).
-SOAK_SECONDS = float(os.environ.get("AUDIT_SOAK_SECONDS", "8"))
+# The issue's figures: 8 writers for 30 s, a 5,000-row import. CI runs them as they are
+# (about four minutes); set these lower for a quick local run.
+SOAK_SECONDS = float(os.environ.get("AUDIT_SOAK_SECONDS", "30"))
+IMPORT_ROWS = int(os.environ.get("AUDIT_IMPORT_ROWS", "5000"))
 
 
 def in_thread(target, *args):
@@ -320,11 +322,10 @@ def _page_seconds(client, url) -> float:
 
 def test_case_pages_answer_while_an_import_job_runs(admin_user, caseworker, own_case):
     """The issue's measure: a case page opened during a 1,500-row import waited 29.7 s.
-    AUDIT_IMPORT_ROWS sets the import's size (800 by default, to keep CI short; the
-    issue's 5,000 by setting it).
+    AUDIT_IMPORT_ROWS sets the import's size (the issue's 5,000 by default).
     Every page opened while the import's transaction is open answers within about a
-    second of its usual time (2 s allowed: the machine is shared)."""
-    rows = _import_rows(int(os.environ.get("AUDIT_IMPORT_ROWS", "800")))
+    second of its usual time."""
+    rows = _import_rows(IMPORT_ROWS)
     plan = importer.plan_import(rows, admin_user)
     assert plan.ok, plan.counts()
     client = _client(caseworker)
@@ -350,12 +351,17 @@ def test_case_pages_answer_while_an_import_job_runs(admin_user, caseworker, own_
     while not done.is_set() and len(during) < 40:
         during.append(_page_seconds(client, url))
         time.sleep(0.1)
-    thread.join(300)
+    thread.join(900)
 
     assert "error" not in outcome, outcome.get("error")
     job.refresh_from_db()
     assert job.status == "done", job.error
     assert Case.objects.filter(reference__startswith="LOAD-").count() == len(rows)
     assert during, "the import finished before a page could be opened"
-    assert max(during) < usual + 2.0, f"usual {usual:.2f} s, during the import {during}"
+    during.sort()
+    print(  # the figures, in CI's output
+        f"\n{len(rows)}-row import: case page usual {usual:.3f} s; during it, "
+        f"{len(during)} opened, median {during[len(during) // 2]:.3f} s, max {during[-1]:.3f} s"
+    )
+    assert during[-1] < usual + 1.0, f"usual {usual:.2f} s, during the import {during}"
     assert verify().ok

@@ -427,6 +427,32 @@ def test_an_export_whose_database_fails_mid_stream_is_recorded_incomplete(
     assert ended["expected"] == 10
 
 
+def test_an_xlsx_export_whose_database_fails_mid_way_is_recorded_incomplete(
+    admin_client_, caseworker, monkeypatch
+):
+    """Made whole before it is sent: cut off at row 7 of 10, nothing reaches the reader,
+    and the entry says so (never "complete" with the rows it meant to hold)."""
+    from django.db import OperationalError
+
+    _many_cases(caseworker, 10)
+    original = exports.case_rows
+
+    def failing_rows(queryset, **kwargs):
+        for n, row in enumerate(original(queryset, **kwargs)):
+            if n == 6:
+                raise OperationalError("server closed the connection unexpectedly")
+            yield row
+
+    monkeypatch.setattr(exports, "case_rows", failing_rows)
+    admin_client_.raise_request_exception = False  # the server's answer: the 503 page
+    response = admin_client_.get("/cases/export.xlsx")
+    assert response.status_code == 503
+    ended = AuditEntry.objects.filter(event=AuditEvent.EXPORT).latest("id").additional_data
+    assert (ended["outcome"], ended["rows"], ended["expected"]) == ("incomplete", 0, 10)
+    assert ended["read"] == 6 and ended["format"] == "xlsx"
+    assert AuditEntry.objects.filter(event=AuditEvent.EXPORT).count() == 1
+
+
 @pytest.mark.parametrize(
     "query, field",
     [

@@ -104,7 +104,7 @@ def test_the_page_follows_progress_without_reloading(admin_client_, many_cases):
         7,
         42,
     )
-    assert state["stage"] == "3 of 7 done." and state["file_url"] is None
+    assert state["stage"] == "3 of 7 rows written." and state["file_url"] is None
 
 
 def test_the_handler_reports_progress_as_it_writes(admin_user, many_cases, monkeypatch):
@@ -143,6 +143,33 @@ def test_a_failed_job_is_recorded_as_failed(admin_client_, many_cases, monkeypat
     assert failed["outcome"] == "failed" and failed["job"] == str(job.pk)
     state = admin_client_.get(f"/jobs/{job.pk}/status.json").json()
     assert state["finished"] and state["status"] == "failed" and "It failed" in state["stage"]
+
+
+@pytest.mark.parametrize("url", ["/cases/export.csv", "/cases/export.xlsx"])
+def test_an_export_job_cut_off_mid_way_is_recorded_incomplete_with_the_rows_written(
+    admin_client_, many_cases, monkeypatch, url
+):
+    """The database gone at row 5 of 7: the entry says incomplete, 4 rows written of 7
+    (exactly, not the last progress step), and no partial file is kept or offered."""
+    from django.db import OperationalError
+
+    original = exports.case_rows
+
+    def cut_off(queryset, **kwargs):
+        for n, row in enumerate(original(queryset, **kwargs), start=1):
+            if n == 5:
+                raise OperationalError("server closed the connection unexpectedly")
+            yield row
+
+    job = export_job(admin_client_, url)
+    monkeypatch.setattr(exports, "case_rows", cut_off)
+    run_jobs()
+    job.refresh_from_db()
+    assert job.status == "failed" and not job.file_path
+    assert not list(runner.files_dir().glob(f"{job.pk}/*"))
+    ended = exports_recorded()[-1]
+    assert (ended["outcome"], ended["rows"], ended["expected"]) == ("incomplete", 4, 7)
+    assert ended["file"] == "not kept" and ended["job"] == str(job.pk)
 
 
 # --- A worker that dies ------------------------------------------------------------------

@@ -3,6 +3,7 @@ and a constant number of queries. Every person here is fictional."""
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -468,6 +469,26 @@ def test_page_shows_a_change_at_once_and_says_as_of_when(admin_client_, casework
     assert opened(admin_client_) == before
 
 
+def test_any_process_retires_the_figures_not_only_the_web_server():
+    """A command or a worker that never imports the reports' pages still retires the
+    remembered figures when it changes a record: the handlers connect when the app loads."""
+    import sys
+
+    probe = (
+        "import django; django.setup()\n"
+        "from django.db.models.signals import post_save\n"
+        "print(any(r[0][0] == 'reports.figures.post_save' for r in post_save.receivers))\n"
+    )
+    out = subprocess.run(  # noqa: S603  (our interpreter, our fixed probe)
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1"},
+    )
+    assert out.stdout.strip().splitlines()[-1] == "True", out.stderr
+
+
 def test_figures_are_not_retired_by_a_change_that_rolls_back(
     admin_client_, caseworker, world_cases
 ):
@@ -520,6 +541,113 @@ def test_remembered_figures_are_kept_per_language(admin_client_, world_cases):
     english = admin_client_.get("/reports/").context["figures"]["trend"]["months"][-1]["label"]
     khmer = admin_client_.get("/reports/", HTTP_ACCEPT_LANGUAGE="km").context["figures"]
     assert khmer["trend"]["months"][-1]["label"] != english
+
+
+# --- Figures of a large scope: a background job -----------------------------------------
+
+
+@pytest.fixture
+def large_scope(settings, world_cases):
+    """Three cases count as "many" for these tests (FIGURES_JOB_CASES)."""
+    settings.FIGURES_JOB_CASES = 2
+    committed()
+    return world_cases
+
+
+def _figures_jobs():
+    return list(Job.objects.filter(kind=Job.Kind.FIGURES).order_by("created_at"))
+
+
+def test_a_large_scope_has_its_figures_computed_by_a_job(admin_client_, admin_user, large_scope):
+    first = admin_client_.get("/reports/")
+    assert first.status_code == 200
+    assert first.context["figures"] is None  # none yet: nothing computed in the request
+    (job,) = _figures_jobs()
+    assert (job.status, job.requested_by) == ("queued", admin_user)
+    body = first.content.decode()
+    assert "The figures are being computed" in body
+    assert f'data-status-url="/jobs/{job.pk}/status.json"' in body
+    assert 'data-reload-when-done="1"' in body and "js/job-progress.js" in body
+    # Opened again while it waits: the same job, not another.
+    admin_client_.get("/reports/")
+    assert _figures_jobs() == [job]
+
+    run_jobs()
+    job.refresh_from_db()
+    assert job.status == "done"
+    state = admin_client_.get(f"/jobs/{job.pk}/status.json").json()
+    assert state["finished"] and state["stage"] == "The figures are ready."
+    shown = admin_client_.get("/reports/")
+    assert shown.context["figures"]["opened"]["cases"] == 3 and shown.context["figures_current"]
+    assert "being computed" not in shown.content.decode()
+    assert len(_figures_jobs()) == 1  # served from what the job computed
+
+
+def test_after_a_change_the_latest_figures_show_while_new_ones_are_computed(
+    admin_client_, caseworker, large_scope
+):
+    admin_client_.get("/reports/")
+    run_jobs()
+    assert admin_client_.get("/reports/").context["figures"]["opened"]["cases"] == 3
+    f.make_case("KH-2", caseworker=caseworker)
+    committed()
+
+    stale = admin_client_.get("/reports/")
+    # The figures it has, said to be older, while a job computes new ones.
+    assert stale.context["figures"]["opened"]["cases"] == 3
+    assert not stale.context["figures_current"]
+    body = stale.content.decode()
+    assert "Newer figures are being computed" in body and "records may have changed" in body
+    assert _figures_jobs()[-1].status == "queued"
+
+    run_jobs()
+    fresh = admin_client_.get("/reports/")
+    assert fresh.context["figures"]["opened"]["cases"] == 4 and fresh.context["figures_current"]
+
+
+def test_a_small_scope_is_computed_in_the_request(admin_client_, world_cases, settings):
+    settings.FIGURES_JOB_CASES = 3  # exactly as many cases as the scope has: not "large"
+    response = admin_client_.get("/reports/")
+    assert response.context["figures"]["opened"]["cases"] == 3
+    assert _figures_jobs() == []
+
+
+def test_each_person_follows_their_own_figures_job(
+    admin_client_, coordinator, coordinator_client, large_scope, settings
+):
+    """A job is only its requester's (404 for anyone else), so each one asking gets theirs;
+    a coordinator's job computes their scope only."""
+    settings.FIGURES_JOB_CASES = 1  # the coordinator sees two cases
+    admin_client_.get("/reports/")
+    coordinator_client.get("/reports/")
+    admin_job, coordinator_job = _figures_jobs()
+    assert coordinator_job.requested_by == coordinator
+    assert coordinator_client.get(f"/jobs/{admin_job.pk}/status.json").status_code == 404
+    run_jobs()
+    body = coordinator_client.get("/reports/").content.decode()
+    assert "Battambang" in body and "Phnom Penh" not in body
+
+
+def test_a_failed_figures_job_is_tried_again_on_the_next_view(
+    admin_client_, large_scope, monkeypatch
+):
+    from reports import figures as report_figures
+
+    admin_client_.get("/reports/")
+
+    def broken(user, period):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(report_figures, "compute_figures", broken)
+    run_jobs()
+    (failed,) = _figures_jobs()
+    failed.refresh_from_db()
+    assert failed.status == "failed"
+    # Nothing was read out: no export entry for it.
+    assert not AuditEntry.objects.filter(event=AuditEvent.EXPORT).exists()
+    body = admin_client_.get("/reports/").content.decode()
+    assert "The figures are being computed" in body
+    assert [job.status for job in _figures_jobs()] == ["failed", "queued"]
 
 
 # --- The PDF ------------------------------------------------------------------------------

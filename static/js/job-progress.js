@@ -1,5 +1,6 @@
 // A job's page (templates/jobs/detail.html): asks the server for the job's state every
 // few seconds and updates the bar, the words and the download link, without reloading.
+// With data-reload-when-done, the page reloads once the job is done (the reports page).
 // The words come translated from the server (jobs/views.py); set as text, never HTML.
 (function () {
   "use strict";
@@ -39,6 +40,10 @@
       })
       .then(function (state) {
         show(state);
+        if (state.status === "done" && box.dataset.reloadWhenDone === "1") {
+          window.location.reload(); // the page shows what the job made (the report's figures)
+          return;
+        }
         if (!state.finished) {
           window.setTimeout(poll, every);
         }
