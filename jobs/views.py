@@ -77,6 +77,18 @@ def job_state(job: Job) -> dict:
 
 
 @require_safe
+def job_list(request):
+    """The person's own recent jobs (the reports page's figures jobs left out: they are
+    the page's own business), so a job left running can be found again."""
+    jobs = Job.objects.of(request.user).exclude(kind=Job.Kind.FIGURES)[:JOBS_LISTED]
+    rows = [{"job": job, "state": job_state(job)} for job in jobs]
+    return render(request, "jobs/list.html", {"rows": rows, "listed": JOBS_LISTED})
+
+
+JOBS_LISTED = 50
+
+
+@require_safe
 def job_detail(request, pk):
     job = _job_for(request.user, pk)
     context = {"job": job, "state": job_state(job), "job_files_hours": settings.JOB_FILES_HOURS}

@@ -63,6 +63,8 @@ MATRIX = {
     "password_change": (None, ALL, 200),
     "email_change": (None, ALL, 200),
     "confirm_password": (None, ALL, 200),
+    # One's own jobs: every signed-in user sees their own list (tests/test_jobs.py).
+    "job_list": (None, ALL, 200),
 }
 # Pages that take a POST: tampering with their ids must also give 404.
 FORMS = {

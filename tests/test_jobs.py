@@ -172,6 +172,37 @@ def test_an_export_job_cut_off_mid_way_is_recorded_incomplete_with_the_rows_writ
     assert ended["file"] == "not kept" and ended["job"] == str(job.pk)
 
 
+def test_the_list_of_jobs_shows_ones_own_only(admin_client_, admin_user, many_cases, db):
+    from django.test.utils import CaptureQueriesContext
+
+    mine = export_job(admin_client_)
+    other = f.make_user("admin-2", role="admin")
+    theirs = runner.start(Job.Kind.EXPORT, user=other, params={"what": "case", "format": "csv"})
+    figures = runner.start(Job.Kind.FIGURES, user=admin_user, params={"query": ""})
+    page = admin_client_.get("/jobs/")
+    assert page.status_code == 200
+    listed = [row["job"] for row in page.context["rows"]]
+    assert listed == [mine]  # not another admin's, not the reports page's own
+    assert theirs not in listed and figures not in listed
+    body = page.content.decode()
+    assert mine.get_absolute_url() in body and "Waiting for a worker" in body
+    # Its file, once done, is offered from the list.
+    run_jobs()
+    body = admin_client_.get("/jobs/").content.decode()
+    assert f'href="/jobs/{mine.pk}/file"' in body
+    # The same queries however many jobs there are.
+    with CaptureQueriesContext(connection) as one:
+        admin_client_.get("/jobs/")
+    for _n in range(4):
+        export_job(admin_client_)
+    with CaptureQueriesContext(connection) as five:
+        admin_client_.get("/jobs/")
+    assert len(five.captured_queries) == len(one.captured_queries)
+    # The job's page and the import page lead to it.
+    assert 'href="/jobs/"' in admin_client_.get(mine.get_absolute_url()).content.decode()
+    assert 'href="/jobs/"' in admin_client_.get("/imports/").content.decode()
+
+
 # --- A worker that dies ------------------------------------------------------------------
 
 
