@@ -68,6 +68,17 @@ DEATH_DETAILS_ON_DEATH = _(
     "death in custody."
 )
 ONE_DEATH = _("This person's death in custody is already recorded in this case.")
+# Art. 96: police custody (48 hours) may be extended once by 24 hours, for a felony only.
+# Charges are often not filed yet at police custody: with no felony on file the extension
+# is refused, and the message says how to record it (the safe side for the person held:
+# the clock never grants the police hours the charges on file do not allow).
+POLICE_EXTENSION_FELONY_ONLY = _(
+    "Police custody can be extended only for a felony (Art. 96), and no felony stands "
+    "among this person's charges on file (none recorded yet, or none classed as a "
+    "felony): record the felony charge first, then the extension."
+)
+# The limit code of police custody (Art. 96): the clock an arrest starts.
+POLICE_CUSTODY = "police-custody"
 
 
 def past_ceiling(limit) -> str:
@@ -77,6 +88,17 @@ def past_ceiling(limit) -> str:
         "article": limit.article or "—",
         "maximum": limit.maximum_display,
     }
+
+
+def felony_stands(accused) -> bool:
+    """Whether a felony stands among ``accused``'s charges now, read as the clock reads
+    them (``services.current_charges``, the one place)."""
+    from .services import current_charges  # services imports this module
+
+    return any(
+        charge.classification == Charge.Classification.FELONY
+        for charge in current_charges(accused)
+    )
 
 
 def raise_if(errors: dict) -> None:
@@ -1229,6 +1251,12 @@ class Event(QuickChoiceDisplay, models.Model):
             period.limit, period.extensions + 1
         ):
             errors["kind"] = past_ceiling(period.limit)
+        elif (
+            self.kind == self.Kind.DETENTION_EXTENDED
+            and period.limit.code == POLICE_CUSTODY
+            and not felony_stands(self.accused)
+        ):
+            errors["kind"] = POLICE_EXTENSION_FELONY_ONLY
 
 
 class CustodyPeriod(models.Model):
@@ -1326,7 +1354,23 @@ class CustodyPeriod(models.Model):
             errors["started_at"] = ORDER_BEFORE_ARREST
         if self.limit_id and not clocks.extensions_allowed(self.limit, self.extensions):
             errors["extensions"] = past_ceiling(self.limit)
+        elif self._police_extension_added() and not felony_stands(self.accused):
+            errors["extensions"] = POLICE_EXTENSION_FELONY_ONLY
         raise_if(errors)
+
+    def _police_extension_added(self) -> bool:
+        """An extension of police custody ordered by this edit (one already stored is
+        left alone: the charges may have changed since it was granted)."""
+        if not (self.limit_id and self.accused_id and self.extensions):
+            return False
+        if self.limit.code != POLICE_CUSTODY:
+            return False
+        stored = (
+            CustodyPeriod.objects.filter(pk=self.pk, limit_id=self.limit_id)
+            .values_list("extensions", flat=True)
+            .first()
+        )
+        return self.extensions > (stored or 0)
 
     @property
     def days_held(self) -> int:

@@ -25,6 +25,8 @@ from .models import (
     MERGE_INTO_ITSELF,
     NO_DERIVABLE_LIMIT,
     NOTHING_TO_EXTEND,
+    POLICE_CUSTODY,
+    POLICE_EXTENSION_FELONY_ONLY,
     Accused,
     AccusedCharge,
     BailRequest,
@@ -43,6 +45,7 @@ from .models import (
     Province,
     Representation,
     Sex,
+    felony_stands,
     past_ceiling,
     standing_charge_ids,
 )
@@ -757,7 +760,7 @@ def _follow_status(actor, case: Case, status: str | None, day: dt.date, note: st
 
 # The clock each event starts (Code of Criminal Procedure, 2007).
 CLOCK_STARTED_BY = {
-    Event.Kind.ARRESTED: "police-custody",  # Art. 96
+    Event.Kind.ARRESTED: POLICE_CUSTODY,  # Art. 96
 }
 
 # The pre-trial detention limit each class of offence calls for.
@@ -874,6 +877,8 @@ def _apply_custody_change(
             raise ValidationError(NOTHING_TO_EXTEND)
         if not clocks.extensions_allowed(open_period.limit, open_period.extensions + 1):
             raise ValidationError(past_ceiling(open_period.limit))
+        if open_period.limit.code == POLICE_CUSTODY and not felony_stands(accused):
+            raise ValidationError(POLICE_EXTENSION_FELONY_ONLY)  # Art. 96
         open_period.extensions += 1
         open_period.save()
         return

@@ -19,6 +19,7 @@ from casework.clocks import add_months
 from casework.models import (
     NO_DERIVABLE_LIMIT,
     ORDER_BEFORE_ARREST,
+    POLICE_EXTENSION_FELONY_ONLY,
     Charge,
     CustodyPeriod,
     DetentionLimit,
@@ -365,3 +366,70 @@ def test_an_arrest_at_a_time_still_to_come_today_is_refused(caseworker_client, a
             record(caseworker_client, accused, "arrested", now.date(), "09:30").status_code == 302
         )
     assert accused.custody_periods.get().custody_since == at(now.date(), 9, 30)
+
+
+# --- Art. 96: police custody is extended for a felony only ----------------------
+
+
+def test_a_police_custody_extension_without_a_felony_on_file_is_refused_on_the_form(
+    caseworker_client, accused
+):
+    arrest = timezone.localdate() - dt.timedelta(days=1)
+    record(caseworker_client, accused, "arrested", arrest, "08:00")
+    # No charge on file yet (the usual case at police custody): refused, and why.
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.status_code == 200
+    assert response.context["form"].errors["kind"] == [str(POLICE_EXTENSION_FELONY_ONLY)]
+    # A misdemeanour is no felony either.
+    charge_everyone(accused, [charge("misdemeanour")])
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.context["form"].errors["kind"] == [str(POLICE_EXTENSION_FELONY_ONLY)]
+    period = accused.custody_periods.get()
+    assert period.extensions == 0
+    assert period.runs_out_at == at(arrest, 8) + dt.timedelta(hours=48)
+    assert not Event.objects.filter(kind="detention_extended").exists()
+    # With a felony standing, the one extension of 24 hours is allowed.
+    charge_everyone(accused, [charge("felony")])
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.status_code == 302
+    period.refresh_from_db()
+    assert period.extensions == 1
+    assert period.runs_out_at == at(arrest, 8) + dt.timedelta(hours=72)
+
+
+def test_the_service_refuses_a_police_custody_extension_without_a_felony(caseworker, accused):
+    charge_everyone(accused, [charge("misdemeanour")])
+    period = f.hold(accused, "police-custody", days_ago=1)
+    with pytest.raises(services.ValidationError) as refused:
+        services._apply_custody_change(
+            caseworker, accused, "detention_extended", timezone.localdate(), record_event=False
+        )
+    assert refused.value.messages == [str(POLICE_EXTENSION_FELONY_ONLY)]
+    period.refresh_from_db()
+    assert period.extensions == 0
+
+
+def test_an_admin_edit_extending_police_custody_needs_a_felony(admin_user, accused):
+    period = f.hold(accused, "police-custody", days_ago=1)
+    period.extensions = 1
+    with pytest.raises(services.ValidationError) as refused:
+        services.custody_period_update(actor=admin_user, period=period)
+    assert refused.value.message_dict["extensions"] == [str(POLICE_EXTENSION_FELONY_ONLY)]
+    charge_everyone(accused, [charge("felony")])
+    services.custody_period_update(actor=admin_user, period=period)
+    period.refresh_from_db()
+    assert period.extensions == 1
+    # An extension already granted stays editable when the felony is later dropped.
+    charge_everyone(accused, [charge("misdemeanour")])
+    period.place_held = "Police station, Battambang"
+    services.custody_period_update(actor=admin_user, period=period)
+    period.refresh_from_db()
+    assert period.place_held == "Police station, Battambang"
+
+
+def test_a_pretrial_extension_does_not_need_a_felony(caseworker_client, accused):
+    # Art. 209: a misdemeanour's detention is extended once; the Art. 96 rule is police custody's.
+    charge_everyone(accused, [charge("misdemeanour")])
+    f.hold(accused, "pretrial-misdemeanour", days_ago=100)
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.status_code == 302
