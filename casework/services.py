@@ -875,7 +875,7 @@ def _apply_custody_change(
     if kind == Event.Kind.DETENTION_EXTENDED:
         if open_period is None:
             raise ValidationError(NOTHING_TO_EXTEND)
-        if not clocks.extensions_allowed(open_period.limit, open_period.extensions + 1):
+        if not open_period.can_extend():
             raise ValidationError(past_ceiling(open_period.limit))
         if open_period.limit.code == POLICE_CUSTODY and not felony_stands(accused):
             raise ValidationError(POLICE_EXTENSION_FELONY_ONLY)  # Art. 96
@@ -965,12 +965,22 @@ def custody_period_update(*, actor, period: CustodyPeriod) -> CustodyPeriod:
     """An admin's correction of a clock (its start, order, limit): the runs-out moment is
     derived again on save."""
     with acting_as(actor):
-        if period.pk:
-            _locked(period)
+        stored = _locked(period) if period.pk else None
         period.full_clean(exclude=["case"])
         period.save()
+        since = period.custody_since
+        if stored is not None and stored.custody_since:
+            since = min(since, stored.custody_since)
+        _rederive_later_clocks(period.accused_id, since)
         _touch(period.accused.case)
     return period
+
+
+def _rederive_later_clocks(accused_id: int, since: dt.datetime) -> None:
+    """Custody in a case that began after ``since`` counts the days held before it
+    (``CustodyPeriod.held_earlier``): a corrected or deleted earlier clock moves it."""
+    for later in CustodyPeriod.objects.filter(accused_id=accused_id, custody_since__gt=since):
+        later.save()
 
 
 # --- Lawyers --------------------------------------------------------------
@@ -1043,6 +1053,8 @@ def record_delete(*, actor, instance) -> None:
     with acting_as(actor):
         case = _case_of(instance)
         instance.delete()
+        if isinstance(instance, CustodyPeriod):
+            _rederive_later_clocks(instance.accused_id, instance.custody_since)
         if case is not None:
             _touch(case)
 
