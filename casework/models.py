@@ -96,8 +96,7 @@ def felony_stands(accused) -> bool:
     from .services import current_charges  # services imports this module
 
     return any(
-        charge.classification == Charge.Classification.FELONY
-        for charge in current_charges(accused)
+        charge.classification == Charge.Classification.FELONY for charge in current_charges(accused)
     )
 
 

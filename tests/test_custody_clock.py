@@ -446,9 +446,7 @@ def rearrested(client, accused, *, first_arrest=300, released=200, arrest=20):
     record(client, accused, "pretrial_detention", today - dt.timedelta(days=first_arrest - 2))
     record(client, accused, "released", today - dt.timedelta(days=released))
     record(client, accused, "arrested", today - dt.timedelta(days=arrest), "10:00")
-    response = record(
-        client, accused, "pretrial_detention", today - dt.timedelta(days=arrest - 1)
-    )
+    response = record(client, accused, "pretrial_detention", today - dt.timedelta(days=arrest - 1))
     assert response.status_code == 302
     return accused.custody_periods.get(ended_at__isnull=True)
 
