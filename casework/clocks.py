@@ -6,11 +6,14 @@ that recompute stored clocks count the same way.
 
 Custody is one clock from the arrest (docs/architecture.md): a detention order or an
 extension continues it, and the limit's maximum in all (Art. 208: 18 months for a
-felony; Art. 209: 6 for a misdemeanour) is counted from that same start.
+felony; Art. 209: 6 for a misdemeanour) is counted from that same start, less the days
+held earlier in the same case (a release, then a new arrest): the maximum bounds the
+case's pre-trial detention in all. Police custody (Art. 96) is per arrest.
 """
 
 import calendar
 import datetime as dt
+import math
 
 from django.utils import timezone
 
@@ -52,14 +55,36 @@ def allowed(limit, extensions: int) -> int:
     return min(limit.initial + extensions * limit.extension, limit.maximum)
 
 
-def runs_out(limit, since: dt.datetime, extensions: int = 0) -> dt.datetime:
-    """When custody that began at ``since`` must end, given the extensions ordered."""
-    return add(limit.unit, since, allowed(limit, extensions))
+def runs_out(limit, since: dt.datetime, extensions: int = 0, held_before: int = 0) -> dt.datetime:
+    """When custody that began at ``since`` must end, given the extensions ordered: the
+    order's term from the arrest, never past the ceiling (which ``held_before`` days of
+    earlier custody in the case bring closer)."""
+    end = add(limit.unit, since, allowed(limit, extensions))
+    if held_before:
+        end = min(end, ceiling(limit, since, held_before))
+    return end
 
 
-def ceiling(limit, since: dt.datetime) -> dt.datetime:
-    """The absolute ceiling: no extension can carry custody past it."""
-    return add(limit.unit, since, limit.maximum)
+def ceiling(limit, since: dt.datetime, held_before: int = 0) -> dt.datetime:
+    """The absolute ceiling: no extension can carry custody past it. The maximum bounds
+    the case's pre-trial detention in all (Art. 208/209): ``held_before`` days already
+    held in the case, before a release and a new arrest, are taken off it."""
+    return add(limit.unit, since, limit.maximum) - dt.timedelta(days=held_before)
+
+
+def can_extend(limit, since: dt.datetime, extensions: int, held_before: int = 0) -> bool:
+    """Whether one more extension is allowed: within the extensions the law allows, and
+    still short of the ceiling (earlier custody in the case may have brought it closer)."""
+    return extensions_allowed(limit, extensions + 1) and runs_out(
+        limit, since, extensions, held_before
+    ) < ceiling(limit, since, held_before)
+
+
+def days_spanned(stretches) -> int:
+    """Whole days covered by ``(start, end)`` stretches, a part of a day counting as a
+    day (the safe side for the person held: the ceiling comes earlier, never later)."""
+    seconds = sum(max((end - start).total_seconds(), 0) for start, end in stretches)
+    return math.ceil(seconds / 86400)
 
 
 def start_of(day: dt.date, time: dt.time | None = None) -> dt.datetime:

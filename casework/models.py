@@ -68,6 +68,17 @@ DEATH_DETAILS_ON_DEATH = _(
     "death in custody."
 )
 ONE_DEATH = _("This person's death in custody is already recorded in this case.")
+# Art. 96: police custody (48 hours) may be extended once by 24 hours, for a felony only.
+# Charges are often not filed yet at police custody: with no felony on file the extension
+# is refused, and the message says how to record it (the safe side for the person held:
+# the clock never grants the police hours the charges on file do not allow).
+POLICE_EXTENSION_FELONY_ONLY = _(
+    "Police custody can be extended only for a felony (Art. 96), and no felony stands "
+    "among this person's charges on file (none recorded yet, or none classed as a "
+    "felony): record the felony charge first, then the extension."
+)
+# The limit code of police custody (Art. 96): the clock an arrest starts.
+POLICE_CUSTODY = "police-custody"
 
 
 def past_ceiling(limit) -> str:
@@ -77,6 +88,16 @@ def past_ceiling(limit) -> str:
         "article": limit.article or "—",
         "maximum": limit.maximum_display,
     }
+
+
+def felony_stands(accused) -> bool:
+    """Whether a felony stands among ``accused``'s charges now, read as the clock reads
+    them (``services.current_charges``, the one place)."""
+    from .services import current_charges  # services imports this module
+
+    return any(
+        charge.classification == Charge.Classification.FELONY for charge in current_charges(accused)
+    )
 
 
 def raise_if(errors: dict) -> None:
@@ -1225,10 +1246,14 @@ class Event(QuickChoiceDisplay, models.Model):
             hour=0, minute=0, second=0, microsecond=0
         ) or (self.occurred_time and self.moment < period.custody_since):
             errors["occurred_on"] = ORDER_BEFORE_ARREST
-        elif self.kind == self.Kind.DETENTION_EXTENDED and not clocks.extensions_allowed(
-            period.limit, period.extensions + 1
-        ):
+        elif self.kind == self.Kind.DETENTION_EXTENDED and not period.can_extend():
             errors["kind"] = past_ceiling(period.limit)
+        elif (
+            self.kind == self.Kind.DETENTION_EXTENDED
+            and period.limit.code == POLICE_CUSTODY
+            and not felony_stands(self.accused)
+        ):
+            errors["kind"] = POLICE_EXTENSION_FELONY_ONLY
 
 
 class CustodyPeriod(models.Model):
@@ -1274,8 +1299,14 @@ class CustodyPeriod(models.Model):
     extensions = models.PositiveSmallIntegerField(_("extensions ordered"), default=0)
     order_reference = models.CharField(_("detention order"), max_length=120, blank=True)
     place_held = models.CharField(_("where held"), max_length=200, blank=True)
-    # Derived from limit, start and extensions on every save (and when an admin
-    # edits a limit), so lists can filter "past or near the limit" with an index.
+    # Art. 208/209 bound the case's pre-trial detention in all: the days held earlier in
+    # this case (released, then arrested again) bring the ceiling closer. Derived on save
+    # from the person's earlier custody in the case (``held_earlier``).
+    held_before = models.PositiveIntegerField(
+        _("days held earlier in this case"), default=0, editable=False
+    )
+    # Derived from limit, start, extensions and days held earlier on every save (and when
+    # an admin edits a limit), so lists can filter "past or near the limit" with an index.
     runs_out_at = models.DateTimeField(_("limit runs out"), editable=False)
 
     objects = CustodyPeriodQuerySet.as_manager()
@@ -1314,7 +1345,10 @@ class CustodyPeriod(models.Model):
     def save(self, *args, **kwargs):
         if self.custody_since is None:
             self.custody_since = self.started_at
-        self.runs_out_at = clocks.runs_out(self.limit, self.custody_since, self.extensions)
+        self.held_before = self.held_earlier()
+        self.runs_out_at = clocks.runs_out(
+            self.limit, self.custody_since, self.extensions, self.held_before
+        )
         self.case_id = self.accused.case_id
         super().save(*args, **kwargs)
 
@@ -1324,9 +1358,65 @@ class CustodyPeriod(models.Model):
             self.custody_since = self.started_at
         if self.custody_since and self.started_at and self.custody_since > self.started_at:
             errors["started_at"] = ORDER_BEFORE_ARREST
-        if self.limit_id and not clocks.extensions_allowed(self.limit, self.extensions):
+        if self.limit_id and not self._extensions_within_ceiling():
             errors["extensions"] = past_ceiling(self.limit)
+        elif self._police_extension_added() and not felony_stands(self.accused):
+            errors["extensions"] = POLICE_EXTENSION_FELONY_ONLY
         raise_if(errors)
+
+    def _extensions_within_ceiling(self) -> bool:
+        if not clocks.extensions_allowed(self.limit, self.extensions):
+            return False
+        if not self.extensions or not self.custody_since:
+            return True
+        # The last extension must still move the clock: days held earlier in the case
+        # may have brought the ceiling closer than the extensions reach.
+        return clocks.can_extend(
+            self.limit, self.custody_since, self.extensions - 1, self.held_earlier()
+        )
+
+    def held_earlier(self) -> int:
+        """Days this person was held earlier in this case, in custody that ended before
+        this one began (released, then arrested again), counted from each arrest to its
+        release as this clock counts from its own. Only custody that reached a detention
+        order counts: police custody (Art. 96) is per arrest, and its own clock has no
+        share of the Art. 208/209 maximum."""
+        if not (self.accused_id and self.custody_since and self.limit_id):
+            return 0
+        if self.limit.code == POLICE_CUSTODY:
+            return 0
+        earlier = (
+            CustodyPeriod.objects.filter(
+                accused_id=self.accused_id,
+                custody_since__lt=self.custody_since,
+                ended_at__isnull=False,
+            )
+            .exclude(pk=self.pk)
+            .values("custody_since")
+            .annotate(
+                end=models.Max("ended_at"),
+                ordered=models.Count("pk", filter=~Q(limit__code=POLICE_CUSTODY)),
+            )
+            .filter(ordered__gt=0)
+            .order_by()
+        )
+        return clocks.days_spanned(
+            (row["custody_since"], min(row["end"], self.custody_since)) for row in earlier
+        )
+
+    def _police_extension_added(self) -> bool:
+        """An extension of police custody ordered by this edit (one already stored is
+        left alone: the charges may have changed since it was granted)."""
+        if not (self.limit_id and self.accused_id and self.extensions):
+            return False
+        if self.limit.code != POLICE_CUSTODY:
+            return False
+        stored = (
+            CustodyPeriod.objects.filter(pk=self.pk, limit_id=self.limit_id)
+            .values_list("extensions", flat=True)
+            .first()
+        )
+        return self.extensions > (stored or 0)
 
     @property
     def days_held(self) -> int:
@@ -1353,8 +1443,13 @@ class CustodyPeriod(models.Model):
 
     @property
     def ceiling_at(self) -> dt.datetime:
-        """The absolute maximum (Art. 208: 18 months; Art. 209: 6): no extension passes it."""
-        return clocks.ceiling(self.limit, self.custody_since)
+        """The absolute maximum (Art. 208: 18 months; Art. 209: 6), less the days held
+        earlier in this case: no extension passes it."""
+        return clocks.ceiling(self.limit, self.custody_since, self.held_before)
+
+    def can_extend(self) -> bool:
+        """Whether one more extension is allowed (the law's count, and the ceiling)."""
+        return clocks.can_extend(self.limit, self.custody_since, self.extensions, self.held_before)
 
     @property
     def in_hours(self) -> bool:

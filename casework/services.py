@@ -25,6 +25,8 @@ from .models import (
     MERGE_INTO_ITSELF,
     NO_DERIVABLE_LIMIT,
     NOTHING_TO_EXTEND,
+    POLICE_CUSTODY,
+    POLICE_EXTENSION_FELONY_ONLY,
     Accused,
     AccusedCharge,
     BailRequest,
@@ -43,6 +45,7 @@ from .models import (
     Province,
     Representation,
     Sex,
+    felony_stands,
     past_ceiling,
     standing_charge_ids,
 )
@@ -336,18 +339,100 @@ def merge_problem(kept: Detainee, merged: Detainee) -> str | None:
         return str(MERGE_INTO_ITSELF)
     if kept.merged_into_id or merged.merged_into_id:
         return _("One of these records was already merged into another.")
-    shared = (
-        Case.objects.filter(accused__detainee=kept)
-        .filter(accused__detainee=merged)
-        .values_list("reference", flat=True)
-        .first()
-    )
-    if shared:
-        return _(
-            "Both records are accused in case %(ref)s: remove one of them from that case "
-            "first, then merge."
-        ) % {"ref": shared}
+    # Both accused in one case: the two are folded into one (``_accused_fold``), unless
+    # the kept record was taken off that case, or each has a clock running in it (which
+    # custody is the true one is for a person to say, by ending the other first).
+    kept_rows = {
+        row.case_id: row for row in Accused.all_objects.filter(detainee=kept).select_related("case")
+    }
+    for row in Accused.objects.filter(detainee=merged).order_by("pk"):
+        survivor = kept_rows.get(row.case_id)
+        if survivor is None:
+            continue
+        if survivor.removed_on is not None:
+            return _(
+                "The kept record was removed from case %(ref)s: add it back to that case "
+                "first, then merge."
+            ) % {"ref": survivor.case.reference}
+        if survivor.open_period() is not None and row.open_period() is not None:
+            return _(
+                "Both records have a custody clock running in case %(ref)s: end the wrong "
+                "one first, then merge."
+            ) % {"ref": survivor.case.reference}
     return None
+
+
+# What hangs on an accused and moves with them when two records of one person accused in
+# the same case are folded into one: related name -> model.
+FOLDED = {
+    "events": Event,
+    "bail_requests": BailRequest,
+    "charge_steps": AccusedCharge,
+    "custody_periods": CustodyPeriod,
+    "representations": Representation,
+}
+
+
+def _accused_fold(survivor: Accused, row: Accused, kept: Detainee) -> dict:
+    """Two records of one person accused in one case become one: the kept record's
+    ``survivor`` keeps its row and takes ``row``'s events, hearings, bail requests,
+    charges, custody clocks and lawyers; ``row`` is taken off the case ("merged").
+    Returns what moved, for the undo."""
+    moved: dict = {"from": row.pk, "into": survivor.pk, "status": survivor.custody_status}
+    if survivor.open_period() is None and row.open_period() is not None:
+        # The clock moves to the survivor: so does the custody it measures.
+        survivor.custody_status = row.custody_status
+        survivor.save(update_fields=["custody_status"])
+    for name, model in FOLDED.items():
+        items = list(model._default_manager.filter(accused=row).order_by("pk"))
+        for item in items:
+            item.accused = survivor
+            item.save()
+        moved[name] = [item.pk for item in items]
+    moved["hearings"], moved["hearings_added"] = [], []
+    for hearing in row.hearings.all().order_by("pk"):
+        hearing.accused.remove(row)
+        moved["hearings"].append(hearing.pk)
+        if not hearing.accused.filter(pk=survivor.pk).exists():
+            hearing.accused.add(survivor)
+            moved["hearings_added"].append(hearing.pk)
+    # Custody held earlier now counts from the survivor's history too (held_before).
+    for period in survivor.custody_periods.all():
+        period.save()
+    row.removed_on = timezone.localdate()
+    row.removed_reason = _("Merged: the same person as %(name)s (#%(pk)s).") % {
+        "name": kept.name_latin,
+        "pk": kept.pk,
+    }
+    row.save(update_fields=["removed_on", "removed_reason"])
+    moved["status_after"] = survivor.custody_status
+    _sync_case_charges(survivor.case)
+    return moved
+
+
+def _accused_unfold(moved: dict) -> Case | None:
+    """Put back what ``_accused_fold`` moved (what was recorded since stays)."""
+    row = Accused.all_objects.filter(pk=moved["from"]).first()
+    survivor = Accused.all_objects.filter(pk=moved["into"]).first()
+    if row is None or survivor is None:
+        return None
+    row.removed_on, row.removed_reason = None, ""
+    row.save(update_fields=["removed_on", "removed_reason"])
+    for name, model in FOLDED.items():
+        for item in model._default_manager.filter(accused=survivor, pk__in=moved[name]):
+            item.accused = row
+            item.save()
+    for hearing in Hearing.objects.filter(pk__in=moved["hearings"]):
+        hearing.accused.add(row)
+        if hearing.pk in moved["hearings_added"]:
+            hearing.accused.remove(survivor)
+    if survivor.custody_status == moved["status_after"]:
+        survivor.custody_status = moved["status"]
+        survivor.save(update_fields=["custody_status"])
+    for period in CustodyPeriod.objects.filter(accused__in=[row, survivor]):
+        period.save()
+    _sync_case_charges(survivor.case)
+    return survivor.case
 
 
 @transaction.atomic
@@ -366,10 +451,15 @@ def detainee_merge(*, actor, kept: Detainee, merged: Detainee, request=None):
         problem = merge_problem(kept, merged)
         if problem:
             raise ValidationError(problem)
-        accused = list(merged.accusations.select_related("case").order_by("pk"))
-        for row in accused:
+        kept_rows = {row.case_id: row for row in kept.accusations.all()}
+        accused, folded = [], []
+        for row in merged.accusations.select_related("case").order_by("pk"):
+            if row.case_id in kept_rows:  # both accused in this case: one person
+                folded.append(_accused_fold(kept_rows[row.case_id], row, kept))
+                continue
             row.detainee = kept
             row.save(update_fields=["detainee"])
+            accused.append(row)
         names = [merged.name_latin, merged.name_khmer, *merged.alias_list]
         known = {fold(n) for n in (kept.name_latin, kept.name_khmer, *kept.alias_list) if n}
         added = []
@@ -401,7 +491,9 @@ def detainee_merge(*, actor, kept: Detainee, merged: Detainee, request=None):
         ):
             _resolve(flag, actor, PossibleDuplicate.Status.MERGED)
             flags.append(flag.pk)
-        for case in {row.case for row in accused}:
+        for case in {row.case for row in accused} | {
+            kept_rows[Accused.all_objects.get(pk=f["from"]).case_id].case for f in folded
+        }:
             _touch(case)
         return record(
             AuditEvent.MERGE,
@@ -417,6 +509,7 @@ def detainee_merge(*, actor, kept: Detainee, merged: Detainee, request=None):
                     "aliases_added": added,
                     "filled": filled,
                     "flags": flags,
+                    "folded": folded,
                 }
             },
         )
@@ -471,6 +564,7 @@ def detainee_merge_undo(*, actor, entry, request=None):
         for row in moved:
             row.detainee = merged
             row.save(update_fields=["detainee"])
+        unfolded = [_accused_unfold(folded) for folded in data.get("folded", [])]
         added = {fold(name) for name in data["aliases_added"]}
         kept.aliases = "\n".join(a for a in kept.alias_list if fold(a) not in added)
         for name in data["filled"]:
@@ -487,7 +581,7 @@ def detainee_merge_undo(*, actor, entry, request=None):
         merged.save()
         for flag in PossibleDuplicate.objects.filter(pk__in=data["flags"]):
             _resolve(flag, None, PossibleDuplicate.Status.OPEN)
-        for case in {row.case for row in moved}:
+        for case in {row.case for row in moved} | {case for case in unfolded if case}:
             _touch(case)
         return record(
             AuditEvent.MERGE_UNDONE,
@@ -757,7 +851,7 @@ def _follow_status(actor, case: Case, status: str | None, day: dt.date, note: st
 
 # The clock each event starts (Code of Criminal Procedure, 2007).
 CLOCK_STARTED_BY = {
-    Event.Kind.ARRESTED: "police-custody",  # Art. 96
+    Event.Kind.ARRESTED: POLICE_CUSTODY,  # Art. 96
 }
 
 # The pre-trial detention limit each class of offence calls for.
@@ -872,8 +966,10 @@ def _apply_custody_change(
     if kind == Event.Kind.DETENTION_EXTENDED:
         if open_period is None:
             raise ValidationError(NOTHING_TO_EXTEND)
-        if not clocks.extensions_allowed(open_period.limit, open_period.extensions + 1):
+        if not open_period.can_extend():
             raise ValidationError(past_ceiling(open_period.limit))
+        if open_period.limit.code == POLICE_CUSTODY and not felony_stands(accused):
+            raise ValidationError(POLICE_EXTENSION_FELONY_ONLY)  # Art. 96
         open_period.extensions += 1
         open_period.save()
         return
@@ -960,12 +1056,22 @@ def custody_period_update(*, actor, period: CustodyPeriod) -> CustodyPeriod:
     """An admin's correction of a clock (its start, order, limit): the runs-out moment is
     derived again on save."""
     with acting_as(actor):
-        if period.pk:
-            _locked(period)
+        stored = _locked(period) if period.pk else None
         period.full_clean(exclude=["case"])
         period.save()
+        since = period.custody_since
+        if stored is not None and stored.custody_since:
+            since = min(since, stored.custody_since)
+        _rederive_later_clocks(period.accused_id, since)
         _touch(period.accused.case)
     return period
+
+
+def _rederive_later_clocks(accused_id: int, since: dt.datetime) -> None:
+    """Custody in a case that began after ``since`` counts the days held before it
+    (``CustodyPeriod.held_earlier``): a corrected or deleted earlier clock moves it."""
+    for later in CustodyPeriod.objects.filter(accused_id=accused_id, custody_since__gt=since):
+        later.save()
 
 
 # --- Lawyers --------------------------------------------------------------
@@ -1038,6 +1144,8 @@ def record_delete(*, actor, instance) -> None:
     with acting_as(actor):
         case = _case_of(instance)
         instance.delete()
+        if isinstance(instance, CustodyPeriod):
+            _rederive_later_clocks(instance.accused_id, instance.custody_since)
         if case is not None:
             _touch(case)
 

@@ -19,6 +19,7 @@ from casework.clocks import add_months
 from casework.models import (
     NO_DERIVABLE_LIMIT,
     ORDER_BEFORE_ARREST,
+    POLICE_EXTENSION_FELONY_ONLY,
     Charge,
     CustodyPeriod,
     DetentionLimit,
@@ -365,3 +366,188 @@ def test_an_arrest_at_a_time_still_to_come_today_is_refused(caseworker_client, a
             record(caseworker_client, accused, "arrested", now.date(), "09:30").status_code == 302
         )
     assert accused.custody_periods.get().custody_since == at(now.date(), 9, 30)
+
+
+# --- Art. 96: police custody is extended for a felony only ----------------------
+
+
+def test_a_police_custody_extension_without_a_felony_on_file_is_refused_on_the_form(
+    caseworker_client, accused
+):
+    arrest = timezone.localdate() - dt.timedelta(days=1)
+    record(caseworker_client, accused, "arrested", arrest, "08:00")
+    # No charge on file yet (the usual case at police custody): refused, and why.
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.status_code == 200
+    assert response.context["form"].errors["kind"] == [str(POLICE_EXTENSION_FELONY_ONLY)]
+    # A misdemeanour is no felony either.
+    charge_everyone(accused, [charge("misdemeanour")])
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.context["form"].errors["kind"] == [str(POLICE_EXTENSION_FELONY_ONLY)]
+    period = accused.custody_periods.get()
+    assert period.extensions == 0
+    assert period.runs_out_at == at(arrest, 8) + dt.timedelta(hours=48)
+    assert not Event.objects.filter(kind="detention_extended").exists()
+    # With a felony standing, the one extension of 24 hours is allowed.
+    charge_everyone(accused, [charge("felony")])
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.status_code == 302
+    period.refresh_from_db()
+    assert period.extensions == 1
+    assert period.runs_out_at == at(arrest, 8) + dt.timedelta(hours=72)
+
+
+def test_the_service_refuses_a_police_custody_extension_without_a_felony(caseworker, accused):
+    charge_everyone(accused, [charge("misdemeanour")])
+    period = f.hold(accused, "police-custody", days_ago=1)
+    with pytest.raises(services.ValidationError) as refused:
+        services._apply_custody_change(
+            caseworker, accused, "detention_extended", timezone.localdate(), record_event=False
+        )
+    assert refused.value.messages == [str(POLICE_EXTENSION_FELONY_ONLY)]
+    period.refresh_from_db()
+    assert period.extensions == 0
+
+
+def test_an_admin_edit_extending_police_custody_needs_a_felony(admin_user, accused):
+    period = f.hold(accused, "police-custody", days_ago=1)
+    period.extensions = 1
+    with pytest.raises(services.ValidationError) as refused:
+        services.custody_period_update(actor=admin_user, period=period)
+    assert refused.value.message_dict["extensions"] == [str(POLICE_EXTENSION_FELONY_ONLY)]
+    charge_everyone(accused, [charge("felony")])
+    services.custody_period_update(actor=admin_user, period=period)
+    period.refresh_from_db()
+    assert period.extensions == 1
+    # An extension already granted stays editable when the felony is later dropped.
+    charge_everyone(accused, [charge("misdemeanour")])
+    period.place_held = "Police station, Battambang"
+    services.custody_period_update(actor=admin_user, period=period)
+    period.refresh_from_db()
+    assert period.place_held == "Police station, Battambang"
+
+
+def test_a_pretrial_extension_does_not_need_a_felony(caseworker_client, accused):
+    # Art. 209: a misdemeanour's detention is extended once; the Art. 96 rule is police custody's.
+    charge_everyone(accused, [charge("misdemeanour")])
+    f.hold(accused, "pretrial-misdemeanour", days_ago=100)
+    response = record(caseworker_client, accused, "detention_extended", timezone.localdate())
+    assert response.status_code == 302
+
+
+# --- Art. 208/209: custody held earlier in the case counts toward the ceiling ------
+
+
+def rearrested(client, accused, *, first_arrest=300, released=200, arrest=20):
+    """Arrested, ordered held, released, arrested again and ordered held again, in this
+    case: days ago from today."""
+    today = timezone.localdate()
+    record(client, accused, "arrested", today - dt.timedelta(days=first_arrest), "08:00")
+    record(client, accused, "pretrial_detention", today - dt.timedelta(days=first_arrest - 2))
+    record(client, accused, "released", today - dt.timedelta(days=released))
+    record(client, accused, "arrested", today - dt.timedelta(days=arrest), "10:00")
+    response = record(client, accused, "pretrial_detention", today - dt.timedelta(days=arrest - 1))
+    assert response.status_code == 302
+    return accused.custody_periods.get(ended_at__isnull=True)
+
+
+def test_a_rearrest_in_the_same_case_counts_the_days_held_before(caseworker_client, accused):
+    charge_everyone(accused, [charge("misdemeanour")])
+    period = rearrested(caseworker_client, accused)
+    today = timezone.localdate()
+    since = at(today - dt.timedelta(days=20), 10)
+    assert period.custody_since == since  # days held count from the new arrest
+    assert period.days_held in (19, 20)
+    # 8:00 on day -300 to the start of day -200: 99 days and 16 hours, counted as 100.
+    assert period.held_before == 100
+    # Art. 209: 6 months in all for the case; 100 days are spent, so the ceiling comes
+    # 100 days earlier, before the new order's own 4 months.
+    assert period.ceiling_at == add_months(since, 6) - dt.timedelta(days=100)
+    assert period.runs_out_at == period.ceiling_at < add_months(since, 4)
+    # An extension cannot carry the clock past the ceiling: refused on the form.
+    response = record(caseworker_client, accused, "detention_extended", today)
+    assert response.status_code == 200
+    assert "No further extension is allowed" in response.context["form"].errors["kind"][0]
+    # The clock row says why the ceiling is earlier.
+    page = caseworker_client.get(accused.case.get_absolute_url()).content.decode()
+    assert "includes 100 days held earlier in this case" in page
+
+
+def test_days_held_before_can_put_a_person_past_the_limit(caseworker_client, accused):
+    charge_everyone(accused, [charge("felony")])
+    # About 17 months held before the release (Art. 208: 18 in all), then held again
+    # for 40 days: past the limit, and listed so, from the stored runs-out moment.
+    period = rearrested(caseworker_client, accused, first_arrest=560, released=45, arrest=40)
+    assert period.held_before == 515
+    assert period.is_past_limit
+    assert CustodyPeriod.objects.past_limit().filter(pk=period.pk).exists()
+
+
+def test_police_custody_alone_before_is_not_counted(caseworker_client, accused):
+    charge_everyone(accused, [charge("felony")])
+    today = timezone.localdate()
+    record(caseworker_client, accused, "arrested", today - dt.timedelta(days=30), "08:00")
+    record(caseworker_client, accused, "released", today - dt.timedelta(days=29))
+    record(caseworker_client, accused, "arrested", today - dt.timedelta(days=10), "09:00")
+    police = accused.custody_periods.get(ended_at__isnull=True)
+    # Art. 96: police custody is per arrest, 48 hours from this one.
+    assert police.held_before == 0
+    assert police.runs_out_at == at(today - dt.timedelta(days=10), 9) + dt.timedelta(hours=48)
+    record(caseworker_client, accused, "pretrial_detention", today - dt.timedelta(days=9))
+    period = accused.custody_periods.get(ended_at__isnull=True)
+    assert period.held_before == 0  # no detention order held the person the first time
+    assert period.ceiling_at == add_months(at(today - dt.timedelta(days=10), 9), 18)
+
+
+def test_custody_in_another_case_is_not_counted(caseworker_client, accused):
+    charge_everyone(accused, [charge("felony")])
+    other_case = f.make_case("KH-2", reference="BTB-ELSEWHERE")
+    elsewhere = f.add_accused(other_case, accused.detainee)
+    f.hold(elsewhere, days_ago=300, ended_at=timezone.now() - dt.timedelta(days=100))
+    record(caseworker_client, accused, "pretrial_detention", timezone.localdate())
+    assert accused.custody_periods.get().held_before == 0
+
+
+def test_correcting_or_deleting_an_earlier_clock_moves_the_later_one(
+    caseworker_client, admin_user, accused
+):
+    charge_everyone(accused, [charge("misdemeanour")])
+    period = rearrested(caseworker_client, accused)
+    before = accused.custody_periods.filter(custody_since__lt=period.custody_since)
+    earlier = before.order_by("-ended_at")[0]  # the order released on day -200
+    earlier.ended_at -= dt.timedelta(days=10)
+    services.custody_period_update(actor=admin_user, period=earlier)
+    period.refresh_from_db()
+    assert period.held_before == 90
+    assert period.runs_out_at == add_months(period.custody_since, 6) - dt.timedelta(days=90)
+    for old in before:
+        services.record_delete(actor=admin_user, instance=old)
+    period.refresh_from_db()
+    assert period.held_before == 0
+    assert period.runs_out_at == add_months(period.custody_since, 4)
+
+
+def test_the_export_row_says_days_held_earlier(caseworker_client, accused):
+    from casework.templatetags.casework import clock_text
+
+    charge_everyone(accused, [charge("misdemeanour")])
+    period = rearrested(caseworker_client, accused)
+    assert clock_text(period).endswith(", includes 100 days held earlier in this case")
+
+
+def test_the_migration_counts_days_held_before_on_file(caseworker_client, accused):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("casework.migrations.0015_custody_held_before")
+    charge_everyone(accused, [charge("misdemeanour")])
+    period = rearrested(caseworker_client, accused)
+    expected = (period.held_before, period.runs_out_at)
+    # As stored before the migration: no days held before, the order's own term.
+    CustodyPeriod.objects.filter(pk=period.pk).update(
+        held_before=0, runs_out_at=add_months(period.custody_since, 4)
+    )
+    migration.forward(apps, None)
+    period.refresh_from_db()
+    assert (period.held_before, period.runs_out_at) == expected

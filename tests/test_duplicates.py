@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from audit.models import AuditEntry, AuditEvent
 from casework import services
-from casework.models import Case, Detainee, Event, PossibleDuplicate
+from casework.models import Accused, Case, Detainee, Event, PossibleDuplicate
 
 from . import factories as f
 from .test_workspace import open_case_post
@@ -57,10 +57,13 @@ def test_a_cross_scope_duplicate_shows_only_the_neutral_notice(
     assert "may already be on file" not in body  # the in-scope warning lists names
     # The notice says that much and no more (the province lists are the form's own).
     notice = re.search(r'id="possible-match-elsewhere">(.*?)</div>', body, re.S).group(1)
-    assert re.sub(r"<[^>]+>|\s+", " ", notice).split() == (
-        f"{NOTICE} A coordinator or admin will review it. Nothing was saved yet. Check the "
-        "name, then press “Open the case” again to go on."
-    ).split()
+    assert (
+        re.sub(r"<[^>]+>|\s+", " ", notice).split()
+        == (
+            f"{NOTICE} A coordinator or admin will review it. Nothing was saved yet. Check the "
+            "name, then press “Open the case” again to go on."
+        ).split()
+    )
     assert Case.objects.count() == cases_before  # nothing saved yet
     assert 'value="Chanthy Kossal"' in body  # what was typed is kept
     # Asking was a name search: recorded, with the words typed.
@@ -257,14 +260,63 @@ def test_bad_merge_input_is_refused_plainly(admin_client_, data, message, db):
     assert message in response.content.decode()
 
 
-def test_merging_two_accused_of_one_case_is_refused(admin_client_, pair):
+def test_merging_two_accused_of_one_case_folds_them_into_one(admin_client_, admin_user, pair):
     kept, entered, case = pair
-    f.add_accused(case, kept)
+    survivor = f.add_accused(case, kept)  # at liberty, no clock: the kept record's row
+    duplicate = case.accused.get(detainee=entered)
+    period = duplicate.custody_periods.get()
+    hearing = f.make_hearing(case)
+    hearing.accused.set([duplicate])
+    bail = f.make_bail(duplicate)
+    lawyer_for = f.represent(f.make_lawyer("Sok Dara"), duplicate)
+    steps = set(duplicate.charge_steps.values_list("pk", flat=True))
+    response = merge(admin_client_, kept, entered)
+    assert response.status_code == 302
+    # One person in the case: the kept record's row, with everything the other had.
+    assert list(case.accused.all()) == [survivor]
+    survivor.refresh_from_db()
+    assert survivor.custody_status == "pretrial_detention"  # the clock came with its custody
+    assert survivor.open_period() == period
+    assert [e.kind for e in survivor.events.all()] == ["arrested"]
+    assert list(hearing.accused.all()) == [survivor]
+    assert list(survivor.bail_requests.all()) == [bail]
+    assert list(survivor.representations.all()) == [lawyer_for]
+    assert steps <= set(survivor.charge_steps.values_list("pk", flat=True))
+    duplicate = Accused.all_objects.get(pk=duplicate.pk)
+    assert duplicate.removed_on is not None and duplicate.removed_reason.startswith("Merged")
+    assert duplicate.detainee == entered
+    entry = AuditEntry.objects.get(event=AuditEvent.MERGE)
+    [folded] = entry.additional_data["merge"]["folded"]
+    assert (folded["from"], folded["into"]) == (duplicate.pk, survivor.pk)
+    page = admin_client_.get(f"/cases/{case.pk}/").content.decode()
+    assert "Past the legal limit" not in page and "Held 20 days" in page
+
+    # Undone from the audit log: each record back where it was.
+    services.detainee_merge_undo(actor=admin_user, entry=entry)
+    survivor.refresh_from_db()
+    duplicate.refresh_from_db()
+    assert duplicate.removed_on is None and duplicate.removed_reason == ""
+    assert set(case.accused.all()) == {survivor, duplicate}
+    assert survivor.custody_status == "at_liberty" and survivor.open_period() is None
+    assert duplicate.open_period() == period
+    assert list(hearing.accused.all()) == [duplicate]
+    assert list(duplicate.bail_requests.all()) == [bail]
+    assert list(duplicate.representations.all()) == [lawyer_for]
+    assert set(duplicate.charge_steps.values_list("pk", flat=True)) == steps
+    assert [e.kind for e in duplicate.events.all()] == ["arrested"]
+
+
+def test_merging_two_accused_of_one_case_each_with_a_clock_is_refused(admin_client_, pair):
+    kept, entered, case = pair
+    f.hold(f.add_accused(case, kept, custody_status="pretrial_detention"), days_ago=5)
     response = merge(admin_client_, kept, entered)
     assert response.status_code == 200
-    assert "Both records are accused in case BTB-0777" in response.content.decode()
+    assert "Both records have a custody clock running in case BTB-0777" in (
+        response.content.decode()
+    )
     entered.refresh_from_db()
     assert entered.merged_into is None
+    assert case.accused.count() == 2
 
 
 def test_only_admins_merge(caseworker_client, coordinator_client, coordinator, pair):

@@ -108,14 +108,28 @@ def clock_facts(period) -> list[str]:
             ngettext("%(n)s extension", "%(n)s extensions", period.extensions)
             % {"n": period.extensions}
         )
+    earlier = held_earlier_text(period)
     return [
         f'<span class="clock-limit">{escape(limit.name)}{article}{extensions}</span>',
         f"<span>{held}</span>",
         f"<span>{escape(_('Runs out'))}: <strong>{_moment(period, period.runs_out_at)}"
         f"</strong> {clock_badge(period)}</span>",
         f'<span class="text-body-secondary">{escape(_("Ceiling"))}: '
-        f"{escape(limit.maximum_display)}, {_moment(period, period.ceiling_at)}</span>",
+        f"{escape(limit.maximum_display)}, {_moment(period, period.ceiling_at)}"
+        f"{', ' + escape(earlier) if earlier else ''}</span>",
     ]
+
+
+def held_earlier_text(period) -> str:
+    """Days held earlier in the same case (a release, then a new arrest) count toward the
+    ceiling (Art. 208/209): the row says so, or nothing when there were none."""
+    if not period.held_before:
+        return ""
+    return ngettext(
+        "includes %(n)s day held earlier in this case",
+        "includes %(n)s days held earlier in this case",
+        period.held_before,
+    ) % {"n": period.held_before}
 
 
 def clock_text(period) -> str:
@@ -139,6 +153,8 @@ def clock_text(period) -> str:
         f"{_('Ceiling')}: {limit.maximum_display}, "
         f"{formats.date_format(timezone.localtime(period.ceiling_at), moment_format)}",
     ]
+    if period.held_before:
+        parts[-1] += f", {held_earlier_text(period)}"
     return "; ".join(parts)
 
 

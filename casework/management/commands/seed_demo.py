@@ -703,7 +703,10 @@ class DemoBuilder:
             limit = self.limits["police-custody"]
             start = max(opened_at, self.now - dt.timedelta(hours=rng.randint(3, 80)))
             start = min(start, self.now - dt.timedelta(hours=1))
-            extensions = 1 if rng.random() < 0.4 else 0
+            # Art. 96: one extension of 24 hours, for a felony only.
+            extended = rng.random() < 0.4
+            felony = "felony" in getattr(case, "demo_classes", set())
+            extensions = 1 if extended and felony else 0
         else:
             if age <= 20 and rng.random() < 0.3:
                 code = "immediate-appearance"
