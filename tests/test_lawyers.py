@@ -14,6 +14,7 @@ from casework.models import Case, Representation
 from reports.figures import Period, Report
 
 from . import factories as f
+from .factories import opened_form
 
 TODAY = timezone.localdate()
 
@@ -30,12 +31,18 @@ def end_url(rep) -> str:
     return f"/representations/{rep.pk}/end/"
 
 
+def end(client, rep, data):
+    """Post the end form as a browser would: opened first, with the base it carries."""
+    return client.post(end_url(rep), {**opened_form(client, end_url(rep)), **data})
+
+
 def test_a_replaced_lawyer_no_longer_counts_as_current(
     caseworker_client, coordinator_client, admin_user, represented, own_case
 ):
     assert not Case.objects.without_lawyer().filter(pk=own_case.pk).exists()
-    response = caseworker_client.post(
-        end_url(represented),
+    response = end(
+        caseworker_client,
+        represented,
         {"until": TODAY.isoformat(), "end_reason": "replaced", "end_note": "New lawyer chosen"},
     )
     assert response.status_code == 302
@@ -62,9 +69,7 @@ def _period() -> Period:
 def test_ending_is_recorded_in_the_audit_log_with_the_actor(
     caseworker_client, caseworker, represented
 ):
-    caseworker_client.post(
-        end_url(represented), {"until": TODAY.isoformat(), "end_reason": "withdrew"}
-    )
+    end(caseworker_client, represented, {"until": TODAY.isoformat(), "end_reason": "withdrew"})
     entry = AuditEntry.objects.filter(
         content_type__model="representation", object_id=represented.pk, event=AuditEvent.CHANGE
     ).latest("id")
@@ -74,8 +79,10 @@ def test_ending_is_recorded_in_the_audit_log_with_the_actor(
 
 def test_ending_before_it_started_is_refused_with_the_input_kept(caseworker_client, represented):
     before = (represented.since - dt.timedelta(days=1)).isoformat()
-    response = caseworker_client.post(
-        end_url(represented), {"until": before, "end_reason": "dismissed", "end_note": "typo?"}
+    response = end(
+        caseworker_client,
+        represented,
+        {"until": before, "end_reason": "dismissed", "end_note": "typo?"},
     )
     assert response.status_code == 200
     body = response.content.decode()
@@ -99,7 +106,7 @@ def test_ending_before_it_started_is_refused_with_the_input_kept(caseworker_clie
     ],
 )
 def test_bad_ends_are_refused_plainly(caseworker_client, represented, data, message):
-    response = caseworker_client.post(end_url(represented), data)
+    response = end(caseworker_client, represented, data)
     assert response.status_code == 200
     assert message in response.content.decode()
     represented.refresh_from_db()
