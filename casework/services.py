@@ -2,8 +2,9 @@
 
 Model changes are written to the audit log by django-auditlog's signals; the
 actor comes from the request (auditlog's middleware) or from ``acting_as``.
-Edits of records people work on together check a version number, so the
-second of two concurrent saves is refused instead of silently overwriting.
+Edits made from a form merge three ways with what it was opened with
+(``_merge_save``, casework/editing.py), so a stale save never overwrites a field its
+editor did not change, and a field two people changed is refused, not overwritten.
 """
 
 import datetime as dt

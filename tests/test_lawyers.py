@@ -124,6 +124,29 @@ def test_the_rule_holds_in_the_database_too(represented):
         )
 
 
+def test_two_ends_of_one_representation_are_shown_side_by_side(
+    caseworker_client, coordinator_client, coordinator, represented
+):
+    """The end form merges like any edit (casework/editing.py): a stale one never
+    overwrites an end recorded meanwhile; a different reason is for its editor to choose."""
+    url = end_url(represented)
+    stale = opened_form(caseworker_client, url)
+    first = {"until": TODAY.isoformat(), "end_reason": "withdrew", "end_note": "Moved away"}
+    assert end(coordinator_client, represented, first).status_code == 302
+    mine = {"until": TODAY.isoformat(), "end_reason": "replaced", "end_note": ""}
+    response = caseworker_client.post(url, {**stale, **mine})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="conflict"' in body and str(coordinator) in body
+    assert [row["name"] for row in response.context["form"].conflict_rows] == ["end_reason"]
+    represented.refresh_from_db()
+    assert (represented.end_reason, represented.end_note) == ("withdrew", "Moved away")
+    retry = {**f.form_data(response), "conflict": "end_reason", "keep-end_reason": "mine"}
+    assert caseworker_client.post(url, retry).status_code == 302
+    represented.refresh_from_db()
+    assert (represented.end_reason, represented.end_note) == ("replaced", "Moved away")
+
+
 def test_ending_someone_elses_representation_is_404(caseworker2_client, represented):
     assert caseworker2_client.get(end_url(represented)).status_code == 404
     response = caseworker2_client.post(
