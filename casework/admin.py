@@ -1,6 +1,5 @@
 """Django admin for every model. Only admins reach it; querysets still start from scope."""
 
-from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
@@ -9,7 +8,7 @@ from audit.log import record_search, record_view
 from config.admin import RoleAdmin
 
 from . import models, services
-from .forms import VersionedForm
+from .forms import MergingForm, VersionedForm
 
 
 class ServiceAdmin(RoleAdmin):
@@ -17,16 +16,17 @@ class ServiceAdmin(RoleAdmin):
     the pages call, so the rules, the custody clock, the version and the audit entry
     are the same whichever door a change comes in by (docs/architecture.md).
 
-    A versioned record's form carries what it was opened with and merges three ways
+    Every record's form carries what it was opened with and merges three ways
     (casework/editing.py): an admin's save never erases a field someone else saved
-    meanwhile, and a field both changed is shown side by side to choose from.
+    meanwhile, and a field both changed is shown side by side to choose from. Records
+    with a version (case, person, hearing, bail request) carry it too.
     """
 
     form = VersionedForm
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if not hasattr(self.model, "version"):
-            kwargs.setdefault("form", forms.ModelForm)
+            kwargs.setdefault("form", MergingForm)
         return super().get_form(request, obj, change, **kwargs)
 
     def get_fields(self, request, obj=None):
@@ -241,19 +241,22 @@ class DetaineeAdmin(ViewAuditedAdmin):
     show_full_result_count = False
 
 
-class AccusedAdminForm(forms.ModelForm):
+class AccusedAdminForm(MergingForm):
     """A custody status set by hand has the effect of the matching event (services.
     accused_update): "pre-trial detention" needs a limit the charges call for, since
-    this form has no limit to choose."""
+    this form has no limit to choose. A status the admin did not change is not theirs
+    to check (the merge keeps what is stored)."""
 
     def clean(self):
         data = super().clean()
         status = data.get("custody_status")
         stored = self.instance.pk and models.Accused.objects.get(pk=self.instance.pk)
+        base = getattr(self, "base", None) or {}
         if (
             stored
             and status == models.CustodyStatus.PRETRIAL
             and stored.custody_status != status
+            and base.get("custody_status") != status
             and services.derive_limit(stored) is None
         ):
             self.add_error("custody_status", models.NO_LIMIT_BY_HAND)
@@ -333,7 +336,7 @@ class BailRequestAdmin(ScopedAdmin):
     autocomplete_fields = ["accused", "court", "filed_by", "appeal_of"]
 
 
-class EventAdminForm(forms.ModelForm):
+class EventAdminForm(MergingForm):
     """A detention order added here has no limit to choose: it needs one the charges
     call for (services.derive_limit), as the case page's form would otherwise ask."""
 

@@ -46,27 +46,24 @@ CONFLICT_MESSAGE = _(
 )
 
 
-class VersionedForm(forms.ModelForm):
+class MergingForm(forms.ModelForm):
     """An edit form that never overwrites what its editor did not change.
 
-    It carries the values it was opened with (``base``, signed) and the version; the
-    service merges three ways (casework/editing.py). When someone else changed a field
-    this edit changes too, the form is shown again with their value beside the user's,
-    and the user chooses which to keep; fields only they changed are shown as stored.
+    It carries the values it was opened with (``base``, signed); the service merges
+    three ways (casework/editing.py). When someone else changed a field this edit
+    changes too, the form is shown again with their value beside the user's, and the
+    user chooses which to keep; fields only they changed are shown as stored. It needs
+    no version column: the base is what the comparison starts from. The admin gives it
+    to every record it edits (``admin.ServiceAdmin``); ``VersionedForm`` adds the
+    version of the records that have one.
     """
 
-    # As the model's PositiveIntegerField holds on every database: a bigger number sent
-    # by hand is a form error, not an overflow in the version check.
-    version = forms.IntegerField(
-        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31 - 1
-    )
     base = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.conflict = None
         if self.instance.pk and not self.is_bound:
-            self.initial["version"] = self.instance.version
             self.initial["base"] = editing.sign_base(
                 editing.snapshot(self.instance, self.merge_fields)
             )
@@ -121,10 +118,6 @@ class VersionedForm(forms.ModelForm):
             self.show_conflict(exc)
             self.add_error(None, CONFLICT_MESSAGE)
 
-    @property
-    def expected_version(self) -> int | None:
-        return self.cleaned_data.get("version")
-
     def m2m_values(self) -> dict:
         return {
             name: list(self.cleaned_data[name])
@@ -145,7 +138,8 @@ class VersionedForm(forms.ModelForm):
         data[self.add_prefix("base")] = editing.sign_base(
             editing.snapshot(current, self.merge_fields)
         )
-        data[self.add_prefix("version")] = str(current.version)
+        if "version" in self.fields:
+            data[self.add_prefix("version")] = str(current.version)
         for key in [k for k in data if k.startswith(self.add_prefix("keep-"))]:
             del data[key]
         data.setlist(self.add_prefix("conflict"), sorted(exc.merge.conflicts))
@@ -192,6 +186,26 @@ class VersionedForm(forms.ModelForm):
         if getattr(field, "choices", None) and not isinstance(field, forms.ModelChoiceField):
             return str(dict(field.choices).get(value, value))
         return str(value)
+
+
+class VersionedForm(MergingForm):
+    """The edit form of a record with a version (case, person, hearing, bail request):
+    the version travels with the base, and the service counts the save."""
+
+    # As the model's PositiveIntegerField holds on every database: a bigger number sent
+    # by hand is a form error, not an overflow in the version check.
+    version = forms.IntegerField(
+        widget=forms.HiddenInput, required=False, min_value=0, max_value=2**31 - 1
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["version"] = self.instance.version
+
+    @property
+    def expected_version(self) -> int | None:
+        return self.cleaned_data.get("version")
 
 
 class CaseForm(VersionedForm):
@@ -730,9 +744,10 @@ class ChargeStepForm(forms.ModelForm):
         self.initial.setdefault("on", timezone.localdate())
 
 
-class RepresentationEndForm(forms.ModelForm):
+class RepresentationEndForm(MergingForm):
     """When and why a lawyer stopped representing someone; the model's rules check the
-    date (not before the start, not in the future)."""
+    date (not before the start, not in the future). Two people ending it at once, or an
+    admin correcting it meanwhile, merge as any edit does."""
 
     class Meta:
         model = Representation

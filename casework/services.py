@@ -2,8 +2,9 @@
 
 Model changes are written to the audit log by django-auditlog's signals; the
 actor comes from the request (auditlog's middleware) or from ``acting_as``.
-Edits of records people work on together check a version number, so the
-second of two concurrent saves is refused instead of silently overwriting.
+Edits made from a form merge three ways with what it was opened with
+(``_merge_save``, casework/editing.py), so a stale save never overwrites a field its
+editor did not change, and a field two people changed is refused, not overwritten.
 """
 
 import datetime as dt
@@ -56,29 +57,51 @@ def _locked(instance):
     return type(instance)._default_manager.select_for_update().get(pk=instance.pk)
 
 
-def _merge_save(instance, *, base: dict | None, fields: list[str], m2m: dict | None = None):
+def _merge(instance, current, *, base: dict, fields: list[str], m2m: dict | None = None):
+    """Apply the three-way merge to ``instance`` (casework/editing.py): a field the
+    editor did not change takes what ``current`` (the locked row) holds. Raises
+    ``ConflictError`` on a field both changed, before anything is written. Returns the
+    many-to-many values the editor changed."""
+    m2m = dict(m2m or {})
+    merge = editing.check(instance, current, base, fields, m2m)
+    for name in fields:
+        if name not in merge.mine:
+            attname = instance._meta.get_field(name).attname
+            setattr(instance, attname, getattr(current, attname))
+    return {f: values for f, values in m2m.items() if f in merge.mine}
+
+
+def _merge_save(
+    instance,
+    *,
+    base: dict | None,
+    fields: list[str],
+    m2m: dict | None = None,
+    exclude: list[str] | None = None,
+):
     """Save an edit of ``instance`` without losing anyone else's (casework/editing.py).
 
     With ``base`` (the values the form was opened with), a field the editor did not
     change keeps what is stored now, and a field both changed raises ``ConflictError``.
     Without it (an import, a command), the row is locked and saved as given. The
-    model's rules run either way (``full_clean``).
+    model's rules run either way (``full_clean``, but for ``exclude``). A record with a
+    version counts the save; one without is merged all the same.
     """
     m2m = dict(m2m or {})
     current = _locked(instance)
     if base is not None:
-        merge = editing.check(instance, current, base, fields, m2m)
-        for name in fields:
-            if name not in merge.mine:
-                attname = instance._meta.get_field(name).attname
-                setattr(instance, attname, getattr(current, attname))
-        m2m = {f: values for f, values in m2m.items() if f in merge.mine}
-    instance.version = current.version + 1
-    instance.full_clean()
+        m2m = _merge(instance, current, base=base, fields=fields, m2m=m2m)
+    if _versioned(instance):
+        instance.version = current.version + 1
+    instance.full_clean(exclude=exclude)
     instance.save()
     for name, values in m2m.items():
         getattr(instance, name).set(values)
     return instance
+
+
+def _versioned(instance) -> bool:
+    return any(field.name == "version" for field in instance._meta.concrete_fields)
 
 
 def _editable(model, *exclude: str) -> list[str]:
@@ -686,11 +709,15 @@ def accused_remove(*, actor, accused: Accused, reason: str, on: dt.date | None =
 
 
 @transaction.atomic
-def accused_update(*, actor, accused: Accused) -> Accused:
+def accused_update(*, actor, accused: Accused, base: dict | None = None) -> Accused:
     """A custody status set by hand (the admin) has the effect of the matching event:
-    the clock starts or stops as it would from the case page."""
+    the clock starts or stops as it would from the case page. With ``base`` the edit is
+    merged first: a status the editor did not change stays as stored (a custody event
+    recorded meanwhile)."""
     with acting_as(actor):
         current = _locked(accused)
+        if base is not None:
+            _merge(accused, current, base=base, fields=_editable(Accused))
         new_status = accused.custody_status
         accused.custody_status = current.custody_status
         accused.full_clean()
@@ -1040,25 +1067,30 @@ def _deceased_everywhere(accused: Accused, moment: dt.datetime) -> None:
 
 
 @transaction.atomic
-def event_update(*, actor, event: Event) -> Event:
+def event_update(*, actor, event: Event, base: dict | None = None) -> Event:
     """Correct an event's text, date or source. Its effect on custody was applied when it
-    was recorded; a wrong custody event is undone by recording the right one."""
+    was recorded; a wrong custody event is undone by recording the right one. With
+    ``base``, merged three ways (``_merge_save``)."""
     with acting_as(actor):
-        _locked(event)
-        event.full_clean()
-        event.save()
+        _merge_save(event, base=base, fields=_editable(Event))
         _touch(event.case)
     return event
 
 
 @transaction.atomic
-def custody_period_update(*, actor, period: CustodyPeriod) -> CustodyPeriod:
+def custody_period_update(
+    *, actor, period: CustodyPeriod, base: dict | None = None
+) -> CustodyPeriod:
     """An admin's correction of a clock (its start, order, limit): the runs-out moment is
-    derived again on save."""
+    derived again on save. With ``base``, merged three ways: an extension recorded
+    meanwhile is kept."""
     with acting_as(actor):
         stored = _locked(period) if period.pk else None
-        period.full_clean(exclude=["case"])
-        period.save()
+        if stored is not None:
+            _merge_save(period, base=base, fields=_editable(CustodyPeriod), exclude=["case"])
+        else:
+            period.full_clean(exclude=["case"])
+            period.save()
         since = period.custody_since
         if stored is not None and stored.custody_since:
             since = min(since, stored.custody_since)
@@ -1078,10 +1110,14 @@ def _rederive_later_clocks(accused_id: int, since: dt.datetime) -> None:
 
 
 @transaction.atomic
-def lawyer_save(*, actor, lawyer: Lawyer) -> Lawyer:
+def lawyer_save(*, actor, lawyer: Lawyer, base: dict | None = None) -> Lawyer:
+    """A new lawyer, or an edit merged three ways with ``base``."""
     with acting_as(actor):
-        lawyer.full_clean()
-        lawyer.save()
+        if lawyer.pk:
+            _merge_save(lawyer, base=base, fields=_editable(Lawyer))
+        else:
+            lawyer.full_clean()
+            lawyer.save()
     return lawyer
 
 
@@ -1098,29 +1134,36 @@ def lawyer_assign(*, actor, representation: Representation) -> Representation:
 
 
 @transaction.atomic
-def representation_update(*, actor, representation: Representation) -> Representation:
+def representation_update(
+    *, actor, representation: Representation, base: dict | None = None
+) -> Representation:
+    """An admin's correction, merged three ways with ``base``: an end recorded on the
+    page meanwhile (``representation_end``) is kept."""
     with acting_as(actor):
-        _locked(representation)
-        representation.full_clean()
-        representation.save()
+        _merge_save(representation, base=base, fields=_editable(Representation))
         _touch(representation.accused.case)
     return representation
 
 
 @transaction.atomic
 def representation_end(
-    *, actor, representation: Representation, until: dt.date, reason: str, note: str = ""
+    *,
+    actor,
+    representation: Representation,
+    until: dt.date,
+    reason: str,
+    note: str = "",
+    base: dict | None = None,
 ) -> Representation:
     """A lawyer stops representing someone (withdrew, replaced, dismissed, case closed):
     from ``until`` on they no longer count as the person's lawyer. Nothing is deleted:
-    the lawyer's page keeps it among their past cases."""
+    the lawyer's page keeps it among their past cases. With ``base`` (the end form's),
+    merged three ways like any edit."""
     with acting_as(actor):
-        _locked(representation)
         representation.until = until
         representation.end_reason = reason
         representation.end_note = note
-        representation.full_clean()
-        representation.save()
+        _merge_save(representation, base=base, fields=_editable(Representation))
         _touch(representation.accused.case)
     return representation
 
@@ -1175,7 +1218,7 @@ def record_save(*, actor, instance, base: dict | None = None, m2m: dict | None =
                 detainee=instance.detainee,
                 custody_status=instance.custody_status,
             )
-        return accused_update(actor=actor, accused=instance)
+        return accused_update(actor=actor, accused=instance, base=base)
     if isinstance(instance, Hearing):
         people = (m2m or {}).get("accused")
         if creating:
@@ -1188,27 +1231,31 @@ def record_save(*, actor, instance, base: dict | None = None, m2m: dict | None =
     if isinstance(instance, Event):
         if creating:
             return event_record(actor=actor, event=instance)
-        return event_update(actor=actor, event=instance)
+        return event_update(actor=actor, event=instance, base=base)
     if isinstance(instance, CustodyPeriod):
-        return custody_period_update(actor=actor, period=instance)
+        return custody_period_update(actor=actor, period=instance, base=base)
     if isinstance(instance, Lawyer):
-        return lawyer_save(actor=actor, lawyer=instance)
+        return lawyer_save(actor=actor, lawyer=instance, base=base)
     if isinstance(instance, Representation):
         if creating:
             return lawyer_assign(actor=actor, representation=instance)
-        return representation_update(actor=actor, representation=instance)
+        return representation_update(actor=actor, representation=instance, base=base)
     if isinstance(instance, Province | Court | Charge | DetentionLimit):
-        return reference_save(actor=actor, instance=instance)
+        return reference_save(actor=actor, instance=instance, base=base)
     raise TypeError(f"No service saves {type(instance).__name__}.")
 
 
 @transaction.atomic
-def reference_save(*, actor, instance):
+def reference_save(*, actor, instance, base: dict | None = None):
     """Reference data (provinces, courts, charges, legal limits). A changed legal limit
-    gives every open custody period under it a new runs-out moment."""
+    gives every open custody period under it a new runs-out moment. An edit with
+    ``base`` is merged three ways."""
     with acting_as(actor):
-        instance.full_clean()
-        instance.save()
+        if instance.pk:
+            _merge_save(instance, base=base, fields=_editable(type(instance)))
+        else:
+            instance.full_clean()
+            instance.save()
         if isinstance(instance, DetentionLimit):
             for period in instance.custodyperiod_set.filter(ended_at__isnull=True):
                 period.save()

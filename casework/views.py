@@ -650,6 +650,7 @@ def representation_end(request, pk):
             until=form.cleaned_data["until"],
             reason=form.cleaned_data["end_reason"],
             note=form.cleaned_data["end_note"],
+            base=form.base,
         )
 
     title = _("End %(lawyer)s's representation of %(name)s") % {

@@ -125,6 +125,12 @@ def _fields_data(form) -> dict:
     data = {}
     for bound in form:
         widget, value = bound.field.widget, bound.value()
+        if isinstance(widget, forms.MultiWidget):  # the admin's date and time, posted apart
+            parts = value if isinstance(value, list | tuple) else widget.decompress(value)
+            for suffix, sub, part in zip(widget.widgets_names, widget.widgets, parts, strict=True):
+                shown = sub.format_value(part)
+                data[bound.html_name + suffix] = "" if shown is None else str(shown)
+            continue
         if isinstance(widget, forms.CheckboxInput):
             if value:
                 data[bound.html_name] = "on"

@@ -27,6 +27,7 @@ from casework.models import (
 )
 
 from . import factories as f
+from .factories import opened_form
 
 pytestmark = pytest.mark.django_db
 
@@ -321,11 +322,7 @@ def test_a_death_names_the_person_and_its_details_belong_to_a_death(caseworker_c
 
 def test_pretrial_detention_set_by_hand_in_the_admin_follows_the_charges(admin_client_, accused):
     url = f"/admin/casework/accused/{accused.pk}/change/"
-    data = {
-        "detainee": accused.detainee_id,
-        "custody_status": "pretrial_detention",
-        "added_on": str(accused.added_on),
-    }
+    data = {**opened_form(admin_client_, url, "adminform"), "custody_status": "pretrial_detention"}
     response = admin_client_.post(url, data)
     assert response.status_code == 200  # refused with the form, not a 500
     assert "record the detention order on the case page" in response.content.decode()

@@ -14,6 +14,7 @@ from casework.models import Case, Representation
 from reports.figures import Period, Report
 
 from . import factories as f
+from .factories import opened_form
 
 TODAY = timezone.localdate()
 
@@ -30,12 +31,18 @@ def end_url(rep) -> str:
     return f"/representations/{rep.pk}/end/"
 
 
+def end(client, rep, data):
+    """Post the end form as a browser would: opened first, with the base it carries."""
+    return client.post(end_url(rep), {**opened_form(client, end_url(rep)), **data})
+
+
 def test_a_replaced_lawyer_no_longer_counts_as_current(
     caseworker_client, coordinator_client, admin_user, represented, own_case
 ):
     assert not Case.objects.without_lawyer().filter(pk=own_case.pk).exists()
-    response = caseworker_client.post(
-        end_url(represented),
+    response = end(
+        caseworker_client,
+        represented,
         {"until": TODAY.isoformat(), "end_reason": "replaced", "end_note": "New lawyer chosen"},
     )
     assert response.status_code == 302
@@ -62,9 +69,7 @@ def _period() -> Period:
 def test_ending_is_recorded_in_the_audit_log_with_the_actor(
     caseworker_client, caseworker, represented
 ):
-    caseworker_client.post(
-        end_url(represented), {"until": TODAY.isoformat(), "end_reason": "withdrew"}
-    )
+    end(caseworker_client, represented, {"until": TODAY.isoformat(), "end_reason": "withdrew"})
     entry = AuditEntry.objects.filter(
         content_type__model="representation", object_id=represented.pk, event=AuditEvent.CHANGE
     ).latest("id")
@@ -74,8 +79,10 @@ def test_ending_is_recorded_in_the_audit_log_with_the_actor(
 
 def test_ending_before_it_started_is_refused_with_the_input_kept(caseworker_client, represented):
     before = (represented.since - dt.timedelta(days=1)).isoformat()
-    response = caseworker_client.post(
-        end_url(represented), {"until": before, "end_reason": "dismissed", "end_note": "typo?"}
+    response = end(
+        caseworker_client,
+        represented,
+        {"until": before, "end_reason": "dismissed", "end_note": "typo?"},
     )
     assert response.status_code == 200
     body = response.content.decode()
@@ -99,7 +106,7 @@ def test_ending_before_it_started_is_refused_with_the_input_kept(caseworker_clie
     ],
 )
 def test_bad_ends_are_refused_plainly(caseworker_client, represented, data, message):
-    response = caseworker_client.post(end_url(represented), data)
+    response = end(caseworker_client, represented, data)
     assert response.status_code == 200
     assert message in response.content.decode()
     represented.refresh_from_db()
@@ -115,6 +122,29 @@ def test_the_rule_holds_in_the_database_too(represented):
         Representation.objects.filter(pk=represented.pk).update(
             until=represented.since - dt.timedelta(days=1), end_reason="withdrew"
         )
+
+
+def test_two_ends_of_one_representation_are_shown_side_by_side(
+    caseworker_client, coordinator_client, coordinator, represented
+):
+    """The end form merges like any edit (casework/editing.py): a stale one never
+    overwrites an end recorded meanwhile; a different reason is for its editor to choose."""
+    url = end_url(represented)
+    stale = opened_form(caseworker_client, url)
+    first = {"until": TODAY.isoformat(), "end_reason": "withdrew", "end_note": "Moved away"}
+    assert end(coordinator_client, represented, first).status_code == 302
+    mine = {"until": TODAY.isoformat(), "end_reason": "replaced", "end_note": ""}
+    response = caseworker_client.post(url, {**stale, **mine})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'id="conflict"' in body and str(coordinator) in body
+    assert [row["name"] for row in response.context["form"].conflict_rows] == ["end_reason"]
+    represented.refresh_from_db()
+    assert (represented.end_reason, represented.end_note) == ("withdrew", "Moved away")
+    retry = {**f.form_data(response), "conflict": "end_reason", "keep-end_reason": "mine"}
+    assert caseworker_client.post(url, retry).status_code == 302
+    represented.refresh_from_db()
+    assert (represented.end_reason, represented.end_note) == ("replaced", "Moved away")
 
 
 def test_ending_someone_elses_representation_is_404(caseworker2_client, represented):

@@ -16,6 +16,7 @@ from casework import reference
 from casework.models import Charge, Court, CustodyPeriod, DetentionLimit, Province, add_months
 
 from . import factories as f
+from .factories import opened_form
 
 pytestmark = pytest.mark.django_db
 
@@ -272,7 +273,8 @@ def test_editing_a_limit_in_the_admin_moves_open_custody_clocks(admin_client_):
 
     felony = limit("pretrial-felony")
     url = reverse("admin:casework_detentionlimit_change", args=[felony.pk])
-    response = admin_client_.post(url, _limit_form(felony, initial=4))
+    opened = opened_form(admin_client_, url, "adminform")
+    response = admin_client_.post(url, {**opened, **_limit_form(felony, initial=4)})
     assert response.status_code == 302, response.context["adminform"].form.errors
 
     open_period.refresh_from_db()
@@ -288,7 +290,8 @@ def test_an_invalid_limit_edit_is_refused_and_clocks_stay(admin_client_):
     period = _period()
     felony = limit("pretrial-felony")
     url = reverse("admin:casework_detentionlimit_change", args=[felony.pk])
-    response = admin_client_.post(url, _limit_form(felony, initial=24))
+    opened = opened_form(admin_client_, url, "adminform")
+    response = admin_client_.post(url, {**opened, **_limit_form(felony, initial=24)})
     assert response.status_code == 200
     assert "The maximum cannot be shorter than the initial period." in response.content.decode()
     period.refresh_from_db()
