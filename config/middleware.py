@@ -118,7 +118,8 @@ class ForwardedProtoFromTrustedProxyMiddleware:
     removed here, before anything asks ``request.is_secure()``, unless the
     socket's peer (``REMOTE_ADDR``) is one of ``settings.TRUSTED_PROXIES``: the
     same rule as ``X-Forwarded-For`` (config/proxies.py). With no trusted proxy
-    (the default) it is never believed.
+    (the default) the app never believes it. (gunicorn, in front, has its own
+    check, FORWARDED_ALLOW_IPS, for the scheme it passes on: docs/deploy.md.)
     """
 
     def __init__(self, get_response):
