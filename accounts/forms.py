@@ -41,6 +41,14 @@ class EmailChangeForm(PasswordConfirmForm):
 
 
 class SignInForm(AuthenticationForm):
+    # Django's own wording has no Khmer translation: a Khmer sign-in page said it in English.
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": _(
+            "Please enter a correct username and password. Both are case-sensitive."
+        ),
+    }
+
     def clean_username(self):
         # Django's form sets max_length on the field after it is built, so the
         # length is never checked; a name longer than any account's is refused

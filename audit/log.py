@@ -83,6 +83,28 @@ def record_search(request, *, model, query: dict) -> AuditEntry:
     )
 
 
+AUTOCOMPLETE_WINDOW_SECONDS = 60
+
+
+def record_autocomplete_search(request, *, model, term: str) -> AuditEntry | None:
+    """A lookup in the admin's autocomplete (select2: a request per keystroke),
+    recorded once per user and form field per minute: the first term of the
+    minute, and the field it was typed into. None when the minute already has one.
+
+    The window is kept in the shared cache (the database's ``casework_cache``),
+    so every worker and server counts the same minute (docs/audit.md says why).
+    """
+    from django.core.cache import cache
+
+    field = ".".join(
+        request.GET.get(name, "")[:100] for name in ("app_label", "model_name", "field_name")
+    )
+    user = getattr(request.user, "pk", None)
+    if not cache.add(f"audit:autocomplete:{user}:{field}", 1, AUTOCOMPLETE_WINDOW_SECONDS):
+        return None
+    return record_search(request, model=model, query={"admin autocomplete": term, "field": field})
+
+
 def record_export(
     request,
     *,

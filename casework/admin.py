@@ -59,7 +59,15 @@ class ServiceAdmin(RoleAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         if search_term.strip():
-            record_search(request, model=self.model, query={"admin": search_term[:500]})
+            match = getattr(request, "resolver_match", None)
+            if match is not None and match.view_name == "admin:autocomplete":
+                # Picking a record in a form: a request per keystroke, kept to one
+                # entry per field per minute (docs/audit.md, "Searches").
+                from audit.log import record_autocomplete_search
+
+                record_autocomplete_search(request, model=self.model, term=search_term[:500])
+            else:
+                record_search(request, model=self.model, query={"admin": search_term[:500]})
         return super().get_search_results(request, queryset, search_term)
 
     def delete_model(self, request, obj):

@@ -4,9 +4,11 @@ import ipaddress
 import re
 import secrets
 
+from django.conf import settings
 from django.utils.cache import add_never_cache_headers
 
 from .logging import request_id_var
+from .proxies import is_trusted_proxy
 
 # A proxy may pass its own id on; anything else is replaced with ours.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -104,4 +106,27 @@ class LoopbackHealthCheckMiddleware:
             from config.health import healthz
 
             return healthz(request)
+        return self.get_response(request)
+
+
+class ForwardedProtoFromTrustedProxyMiddleware:
+    """``X-Forwarded-Proto`` counts only when a trusted proxy sent the request.
+
+    Django believes ``SECURE_PROXY_SSL_HEADER`` from whoever sends it: a client
+    reaching the app other than through the proxy could claim HTTPS, and so
+    pass ``SECURE_SSL_REDIRECT`` and be handed pages as if over TLS. The header is
+    removed here, before anything asks ``request.is_secure()``, unless the
+    socket's peer (``REMOTE_ADDR``) is one of ``settings.TRUSTED_PROXIES``: the
+    same rule as ``X-Forwarded-For`` (config/proxies.py). With no trusted proxy
+    (the default) the app never believes it. (gunicorn, in front, has its own
+    check, FORWARDED_ALLOW_IPS, for the scheme it passes on: docs/deploy.md.)
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        header = (getattr(settings, "SECURE_PROXY_SSL_HEADER", None) or ("",))[0]
+        if header in request.META and not is_trusted_proxy(request):
+            del request.META[header]
         return self.get_response(request)

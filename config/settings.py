@@ -137,6 +137,9 @@ MIDDLEWARE = [
     "config.middleware.RequestIdMiddleware",
     # Before anything reads the Host header: /healthz for a monitor on this machine.
     "config.middleware.LoopbackHealthCheckMiddleware",
+    # Before anything asks request.is_secure(): X-Forwarded-Proto is dropped
+    # unless a proxy in TRUSTED_PROXIES sent the request.
+    "config.middleware.ForwardedProtoFromTrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Pages compressed (static files come compressed from whitenoise). Django
     # pads each compressed response with random bytes, so its length does not
@@ -356,6 +359,8 @@ AUDITLOG_DISABLE_REMOTE_ADDR = False
 
 # --- Headers and cookies ---------------------------------------------------
 # Behind the TLS proxy of docs/deploy.md, which sets X-Forwarded-Proto itself.
+# Believed only from TRUSTED_PROXIES: config.middleware's
+# ForwardedProtoFromTrustedProxyMiddleware drops it from anyone else.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True) and PRODUCTION
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer asks over plain HTTP

@@ -13,13 +13,14 @@ from casework.templatetags.casework import clock_left, left_text
 
 from . import factories as f
 
-# The row as casework/case_list.html wrote it before; the flag now says how far past or
+# The row as casework/case_list.html wrote it before (the province cell now
+# has the class that keeps a Khmer name on one line); the flag now says how far past or
 # how close the most urgent clock is (issue 13), worked out as the clock row does.
 TEMPLATE_ROW = """{% load i18n %}
   <tr>
     <td><a href="{{ case.get_absolute_url }}">{{ case.reference }}</a>{% if case.flagged %} <span class="badge badge-past" title="{% translate 'Someone in this case is near or past the legal limit' %}">{{ flag_text }}</span>{% endif %}</td>
     <td>{% for a in case.accused.all %}{{ a.detainee.name_latin }}{% if a.detainee.name_khmer %} <span class="km text-body-secondary">{{ a.detainee.name_khmer }}</span>{% endif %}{% if not forloop.last %}, {% endif %}{% endfor %}</td>
-    <td class="d-none d-sm-table-cell">{{ case.province }}</td>
+    <td class="d-none d-sm-table-cell province">{{ case.province }}</td>
     <td>{{ case.get_status_display }}</td>
     <td class="d-none d-md-table-cell">{{ case.caseworker|default:_("Unassigned") }}</td>
     <td class="d-none d-md-table-cell">{{ case.next_hearing|date:"SHORT_DATETIME_FORMAT"|default:"—" }}</td>

@@ -124,3 +124,66 @@ def test_the_lockout_and_the_log_see_the_client_behind_the_trusted_proxy(
     assert other.status_code == 302
     entry = AuditEntry.objects.filter(event=AuditEvent.LOGIN).get()
     assert entry.remote_addr == "192.0.2.44"
+
+
+# --- X-Forwarded-Proto: HTTPS only when a trusted proxy says so ----------------------
+
+
+def _is_secure(settings, trusted, remote, proto="https"):
+    from config.middleware import ForwardedProtoFromTrustedProxyMiddleware
+
+    settings.TRUSTED_PROXIES = trusted
+    seen = {}
+
+    def view(request):
+        seen["secure"] = request.is_secure()
+        seen["scheme"] = request.scheme
+
+    request = RequestFactory().get("/", REMOTE_ADDR=remote, HTTP_X_FORWARDED_PROTO=proto)
+    ForwardedProtoFromTrustedProxyMiddleware(view)(request)
+    return seen["secure"], seen["scheme"]
+
+
+@pytest.mark.parametrize(
+    "trusted, remote, secure",
+    [
+        ([], CLIENT, False),  # nobody is trusted by default
+        ([], PROXY, False),  # not even the loopback
+        ([PROXY], CLIENT, False),  # someone reaching gunicorn around the proxy
+        ([PROXY], PROXY, True),  # nginx on this machine
+        (["10.0.0.0/8"], "10.0.0.2", True),
+        (["::1"], "::ffff:127.0.0.1", False),
+        (["127.0.0.1"], "::ffff:127.0.0.1", True),  # the same address, mapped
+        ([PROXY], "", False),
+    ],
+)
+def test_forwarded_proto_counts_only_from_a_trusted_proxy(settings, trusted, remote, secure):
+    assert _is_secure(settings, trusted, remote) == (secure, "https" if secure else "http")
+
+
+def test_a_trusted_proxy_saying_http_is_not_https(settings):
+    assert _is_secure(settings, [PROXY], PROXY, proto="http") == (False, "http")
+
+
+def test_the_header_is_dropped_before_the_security_middleware():
+    from django.conf import settings
+
+    order = settings.MIDDLEWARE
+    ours = order.index("config.middleware.ForwardedProtoFromTrustedProxyMiddleware")
+    assert ours < order.index("django.middleware.security.SecurityMiddleware")
+    assert settings.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "remote, redirected", [(CLIENT, True), ("::1", True), (PROXY, False)], ids=str
+)
+def test_the_https_redirect_is_not_escaped_by_claiming_https(client, settings, remote, redirected):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.TRUSTED_PROXIES = [PROXY]
+    response = client.get(reverse("login"), REMOTE_ADDR=remote, HTTP_X_FORWARDED_PROTO="https")
+    if redirected:
+        assert response.status_code == 301
+        assert response["Location"].startswith("https://")
+    else:
+        assert response.status_code == 200

@@ -12,8 +12,10 @@ import pytest
 from django.contrib import admin
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from audit.models import AuditEntry, AuditEvent
 from casework import services
 from casework.admin import ServiceAdmin
@@ -506,6 +508,65 @@ def test_a_search_in_the_admin_is_recorded(admin_client_, admin_user):
     admin_client_.get("/admin/casework/detainee/?q=Vannak")
     entry = AuditEntry.objects.filter(event=AuditEvent.VIEW).latest("id")
     assert entry.additional_data == {"search": {"admin": "Vannak"}}
+
+
+def _autocomplete(client, term, model="accused", field="detainee"):
+    response = client.get(
+        reverse("admin:autocomplete"),
+        {"app_label": "casework", "model_name": model, "field_name": field, "term": term},
+    )
+    assert response.status_code == 200
+    return response
+
+
+def _autocomplete_entries():
+    return list(
+        AuditEntry.objects.filter(
+            event=AuditEvent.VIEW, additional_data__search__has_key="admin autocomplete"
+        ).order_by("id")
+    )
+
+
+def test_typing_into_an_admin_autocomplete_is_one_entry_per_field_a_minute(
+    admin_client_, admin_user, own_case, monkeypatch
+):
+    """select2 asks at every keystroke: "Vannak" typed was six search entries."""
+    from django.core.cache.backends import db as db_cache
+
+    before = AuditEntry.objects.count()
+    for n in range(1, 7):
+        _autocomplete(admin_client_, "Vannak"[:n])
+    _autocomplete(admin_client_, "")  # opening the list searches nothing: no entry
+    (entry,) = _autocomplete_entries()
+    assert AuditEntry.objects.count() == before + 1
+    assert entry.actor == admin_user and entry.object_id is None
+    assert entry.content_type.model == "detainee"
+    assert entry.additional_data == {
+        "search": {"admin autocomplete": "V", "field": "casework.accused.detainee"}
+    }
+    # Another field has its own minute.
+    _autocomplete(admin_client_, "BTB", model="hearing", field="case")
+    assert [e.additional_data["search"]["field"] for e in _autocomplete_entries()] == [
+        "casework.accused.detainee",
+        "casework.hearing.case",
+    ]
+    # A minute later, the field's next lookup is recorded again.
+    later = timezone.now() + dt.timedelta(seconds=61)
+    monkeypatch.setattr(db_cache, "tz_now", lambda: later)
+    _autocomplete(admin_client_, "Sokha")
+    assert _autocomplete_entries()[-1].additional_data["search"]["admin autocomplete"] == "Sokha"
+    # The changelist's search box is still recorded at every search.
+    for _ in range(2):
+        admin_client_.get("/admin/casework/detainee/?q=Vannak")
+    searches = AuditEntry.objects.filter(additional_data__search__admin="Vannak")
+    assert searches.count() == 2
+
+
+def test_each_admin_has_their_own_autocomplete_minute(admin_client_, admin_user, own_case):
+    other = f.make_user("admin2", role=Role.ADMIN)
+    _autocomplete(admin_client_, "Sok")
+    _autocomplete(_client_for(other), "Sok")
+    assert [e.actor for e in _autocomplete_entries()] == [admin_user, other]
 
 
 def test_a_rule_reads_the_same_in_the_admin_and_the_pages(

@@ -393,3 +393,64 @@ def test_wrong_old_passwords_count_towards_the_lockout(caseworker_client, settin
             reverse("password_change"), {"old_password": f"wrong-{n}", **data}
         )
     assert response.status_code == 429
+
+
+# --- A refused form opens on the app's error summary -----------------------------
+
+
+def _summary_links(response) -> list[str]:
+    """The links of the page's error summary (static/js/app.js focuses it)."""
+    import re
+
+    page = response.content.decode()
+    assert page.count("data-error-summary") == 1, "no error summary, or two"
+    summary = page.split("data-error-summary", 1)[1].split("</div>", 1)[0]
+    assert 'class="alert alert-block alert-danger"' not in page  # crispy's own alert
+    return re.findall(r'href="(#[^"]+)"', summary)
+
+
+def test_a_wrong_password_at_sign_in_links_to_the_username(client, caseworker):
+    response = sign_in(client, "caseworker", "not-the-password-1")
+    assert _summary_links(response) == ["#id_username"]
+    assert response.content.decode().count("Please enter a correct username") == 1
+
+
+def test_an_empty_sign_in_links_to_each_field(client, db):
+    response = client.post(reverse("login"), {"username": "", "password": ""})
+    assert _summary_links(response) == ["#id_username", "#id_password"]
+
+
+def test_the_page_before_any_mistake_has_no_summary(client, db):
+    assert "data-error-summary" not in client.get(reverse("login")).content.decode()
+
+
+def test_a_wrong_code_links_to_the_code_field(client, enrolled):
+    sign_in(client, "coordinator")
+    assert _summary_links(enter_code(client, "000000x")) == ["#id_otp_token"]
+
+
+def test_a_wrong_code_while_setting_up_links_to_the_code_field(client, coordinator):
+    sign_in(client, "coordinator")
+    setup = reverse("two_factor:setup")
+    client.get(setup)
+    client.post(setup, {"setup_view-current_step": "welcome"})
+    wrong = client.post(setup, {"setup_view-current_step": "generator", "generator-token": "1"})
+    assert wrong.context["wizard"]["steps"].current == "generator"
+    assert _summary_links(wrong) == ["#id_generator-token"]
+
+
+def test_the_password_forms_link_to_their_fields(coordinator_client):
+    url = reverse("two_factor:disable")
+    wrong = coordinator_client.post(
+        reverse("confirm_password"), {"password": "not-my-password-1", "next": url}
+    )
+    assert _summary_links(wrong) == ["#id_password"]
+    coordinator_client.post(reverse("confirm_password"), {"password": PASSWORD, "next": url})
+    assert _summary_links(coordinator_client.post(url, {})) == ["#id_understand"]
+    change = coordinator_client.post(
+        reverse("password_change"),
+        {"old_password": "wrong", "new_password1": "", "new_password2": ""},
+    )
+    assert _summary_links(change) == ["#id_old_password", "#id_new_password1", "#id_new_password2"]
+    email = coordinator_client.post(reverse("email_change"), {"email": "x", "password": "wrong"})
+    assert _summary_links(email) == ["#id_email", "#id_password"]

@@ -231,7 +231,7 @@ def case_row(case):
     cells = (
         f"<td>{_case_link(case)}{flag}</td>",
         f"<td>{_accused_names(case)}</td>",
-        f'<td class="d-none d-sm-table-cell">{escape(str(case.province))}</td>',
+        f'<td class="d-none d-sm-table-cell province">{escape(str(case.province))}</td>',
         f"<td>{escape(str(case.get_status_display()))}</td>",
         f'<td class="d-none d-md-table-cell">{_caseworker(case)}</td>',
         f'<td class="d-none d-md-table-cell">{hearing}</td>',

@@ -16,25 +16,36 @@ def _forms(items):
             yield item
 
 
-def _entries(form):
+def _widget_id(field):
+    subwidgets = field.subwidgets
+    if len(subwidgets) > 1 and subwidgets[0].id_for_label:  # radios, split date and time
+        return subwidgets[0].id_for_label
+    return field.auto_id
+
+
+def _entries(form, form_errors_to=""):
     for name, errors in form.errors.items():
         if name == forms.forms.NON_FIELD_ERRORS or name not in form.fields:
-            yield None, None, errors
+            if name == forms.forms.NON_FIELD_ERRORS and form_errors_to in form.fields:
+                # "Wrong username or password": the place to start again.
+                yield f"#{_widget_id(form[form_errors_to])}", None, errors
+            else:
+                yield None, None, errors
             continue
         field = form[name]
-        widget_id = field.auto_id
-        subwidgets = field.subwidgets
-        if len(subwidgets) > 1 and subwidgets[0].id_for_label:  # radios, split date and time
-            widget_id = subwidgets[0].id_for_label
-        yield f"#{widget_id}", field.label, errors
+        yield f"#{_widget_id(field)}", field.label, errors
 
 
 @register.inclusion_tag("partials/_error_summary.html")
-def error_summary(*items, message=""):
-    """``{% error_summary form other_form formset message=_("...") %}``"""
+def error_summary(*items, message="", form_errors_to=""):
+    """``{% error_summary form other_form formset message=_("...") %}``
+
+    ``form_errors_to="username"``: errors of a whole form (not of one field)
+    link to that field where a form has it, without a label.
+    """
     linked, unlinked = [], []
     for form in _forms(items):
-        for href, label, errors in _entries(form):
+        for href, label, errors in _entries(form, form_errors_to):
             for error in errors:
                 (linked if href else unlinked).append({"href": href, "label": label, "text": error})
     for item in items:

@@ -101,6 +101,67 @@ def test_keyboard_user_goes_from_refused_form_to_the_field(site, browser, size):
     context.close()
 
 
+def _from_summary_to_field(page, field_id):
+    """The refused page opens on its summary; Tab reaches its link, Enter the field."""
+    assert _focused(page)["summary"], _focused(page)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == f"#{field_id}"
+    page.keyboard.press("Enter")
+    assert _focused(page)["id"] == field_id
+
+
+def _no_blocking_axe_violation(page):
+    page.evaluate(AXE_SCRIPT)
+    results = page.evaluate(f"axe.run(document, {AXE_OPTIONS!r})")
+    found = [
+        (v["id"], [n["target"] for n in v["nodes"]][:4])
+        for v in results["violations"]
+        if v["impact"] in BLOCKING
+    ]
+    assert not found, found
+
+
+@pytest.mark.parametrize("lang", ["en", "km"])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_refused_sign_in_and_code_open_on_the_error_summary(site, browser, size, lang):
+    """The sign-in form and the code form, refused, open on the same summary as
+    every other form (not crispy's alert, which took no focus and linked nowhere)."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    scene = build_scene()
+    device = TOTPDevice.objects.create(user=scene["caseworker"], name="default", confirmed=True)
+    context, page = _context(browser, site, size, lang)
+    page.goto(f"{site.url}/accounts/login/")
+    page.fill("#id_username", "caseworker")
+    page.fill("#id_password", "not-the-password")
+    page.locator("main button[type=submit]").press("Enter")
+    page.wait_for_load_state()
+    # Said once: in the summary, which links to the username (where to start again).
+    expect(page.locator("main .alert-danger")).to_have_count(1)
+    _from_summary_to_field(page, "id_username")
+    _no_blocking_axe_violation(page)
+
+    page.fill("#id_username", "caseworker")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{site.url}/accounts/login/code/")
+    # Before anything is refused, the code field has the focus, as before.
+    assert _focused(page)["id"] == "id_otp_token"
+    wrong = f"{(totp(device.bin_key) + 1) % 1_000_000:06d}"
+    page.fill("#id_otp_token", wrong)
+    page.locator("main button[type=submit]").press("Enter")
+    page.wait_for_load_state()
+    expect(page.locator("main .alert-danger")).to_have_count(1)
+    _from_summary_to_field(page, "id_otp_token")
+    field = page.locator("#id_otp_token")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    described = field.get_attribute("aria-describedby")
+    assert described and all(page.locator(f"#{i}").count() == 1 for i in described.split())
+    _no_blocking_axe_violation(page)
+    context.close()
+
+
 def test_phone_filter_error_links_open_the_folded_filters(site, browser):
     build_scene()
     context, page = _context(browser, site, "phone", "en")

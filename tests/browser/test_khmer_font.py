@@ -79,3 +79,34 @@ def test_khmer_menu_items_never_break_inside_a_word(site, browser, width):
     context.close()
     assert len(items) >= 9
     assert all(lines == 1 for _, lines in items), items
+
+
+LINES_PER_PROVINCE = """() => [...document.querySelectorAll('table .province')]
+  .filter(cell => cell.offsetParent !== null)
+  .map(cell => {
+    const r = document.createRange(); r.selectNodeContents(cell);
+    const tops = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+    return [cell.textContent.trim(), tops.size];
+  })"""
+PAGE_SCROLLS_SIDEWAYS = "document.scrollingElement.scrollWidth > window.innerWidth + 1"
+
+
+@pytest.mark.parametrize("width", [390, 576, 768, 1366])
+def test_khmer_province_names_never_break_inside_a_word(site, browser, width):
+    """Chromium split "បាត់ដំបង" (Battambang) over two lines in the case list at
+    576 px. A province stays on one line, and a table too wide for a phone scrolls
+    inside its own region, never the page."""
+    build_scene()
+    context = browser.new_context(viewport={"width": width, "height": 800})
+    context.add_cookies([{"name": "django_language", "value": "km", "url": site.url}])
+    page = context.new_page()
+    login(page, site.url, "admin")
+    cells = []
+    for path in ("/cases/", "/detainees/"):
+        page.goto(site.url + path)
+        page.evaluate("document.fonts.ready.then(() => true)")
+        cells += page.evaluate(LINES_PER_PROVINCE)
+        assert not page.evaluate(PAGE_SCROLLS_SIDEWAYS), (path, width)
+    context.close()
+    assert "បាត់ដំបង" in {name for name, _ in cells} or width < 576, cells
+    assert all(lines == 1 for _, lines in cells), cells
