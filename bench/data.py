@@ -627,7 +627,7 @@ def _custody(conn) -> None:
             f"""
             INSERT INTO casework_custodyperiod (started_at, custody_since, time_known, ended_at,
                 extensions, order_reference, place_held, runs_out_at, accused_id, case_id,
-                limit_id)
+                limit_id, held_before)
             SELECT s.started_at, s.started_at, true,
                 CASE WHEN p.custody_status = 'released_on_bail'
                      THEN s.started_at + (now() - s.started_at) * p.r3 END,
@@ -638,7 +638,8 @@ def _custody(conn) -> None:
                     WHEN 'days' THEN s.started_at + m.amount * interval '1 day'
                     ELSE ((s.started_at AT TIME ZONE '{TZ}') + m.amount * interval '1 month')
                          AT TIME ZONE '{TZ}' END,
-                p.accused_id, p.case_id, l.id
+                -- One custody per person in a case here: no days held earlier to count.
+                p.accused_id, p.case_id, l.id, 0
             FROM (
                 SELECT a.id AS accused_id, a.case_id, a.custody_status, r2, r3,
                     CASE WHEN a.custody_status = 'police_custody' THEN %(police)s

@@ -328,20 +328,56 @@ def scenarios(clients, users, subjects: Subjects, url_args: dict):
     )
     reports_page = _page(admin, "/reports/")
 
-    def reports_afresh():
-        from reports.figures import forget_figures  # the page remembers its figures
+    def figures_by_job():
+        """What a worker does for the page: run the figures jobs waiting (jobs/kinds.py)."""
+        from jobs import runner
+        from jobs.models import Job
 
-        forget_figures()
+        waiting = Job.objects.filter(kind=Job.Kind.FIGURES, status=Job.Status.QUEUED)
+        for pk in list(waiting.values_list("pk", flat=True)):
+            runner.run(str(pk))
+
+    def reports_after_a_change():
+        """The page right after a change: past FIGURES_JOB_CASES it shows the latest
+        figures and starts (or follows) a job. The data version is put back after, so the
+        other scenarios' figures stay current."""
+        from django.core.cache import cache
+
+        from reports import figures
+
+        version = figures._data_version()
+        cache.set(figures._VERSION_KEY, time.time_ns(), timeout=None)  # never used before
+        try:
+            reports_page()
+        finally:
+            cache.set(figures._VERSION_KEY, version, timeout=None)
+
+    def reports_recomputed():
+        from django.core.cache import cache
+
+        from reports import figures
+
+        cache.set(figures._VERSION_KEY, time.time_ns(), timeout=None)  # never used before
         reports_page()
+        figures_by_job()
 
     reports_cold = Scenario(
         "reports_cold",
-        "Reports page /reports/, figures computed afresh (remembered figures forgotten first)",
-        reports_afresh,
+        "Reports page /reports/ after a change (the latest figures shown, a job computes new ones)",
+        reports_after_a_change,
+    )
+    reports_job = Scenario(
+        "reports_job",
+        "Reports figures recomputed after a change: the page, then the job a worker runs",
+        reports_recomputed,
     )
     if not url_available("/reports/"):
         reports.unavailable = reports_cold.unavailable = NOT_AVAILABLE
-    items += [reports, reports_cold]
+        reports_job.unavailable = NOT_AVAILABLE
+    else:
+        reports_page()  # the page asks for the figures, a worker computes them
+        figures_by_job()
+    items += [reports, reports_cold, reports_job]
     return items, r1_conn
 
 

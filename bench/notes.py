@@ -93,8 +93,10 @@ def explain(found, by: dict, exported: dict, http: dict, info: dict, subjects) -
                 " The page's figures (reports/figures.py) count people, not rows: "
                 "COUNT(DISTINCT person) over every accused in scope joined to their case "
                 "(1.3 million at M) for custody by province, caseload and cases opened. "
-                "They are remembered in the database cache until any record changes; "
-                "computed afresh they take the time above."
+                "They are remembered in the database cache until any record changes. "
+                "Past FIGURES_JOB_CASES cases in scope (50,000) a change no longer makes "
+                "the page compute them: it shows the latest figures and a job computes "
+                'new ones (reports_job, in "Every figure", is the page plus that job).'
             )
         elif t.key.endswith("_rate") and t.key[: -len("_rate")] in exported:
             export = exported[t.key[: -len("_rate")]]
