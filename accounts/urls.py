@@ -47,22 +47,22 @@ urlpatterns = [
     path("two-factor/", include((two_factor_patterns, "two_factor"))),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(),
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
         "password-reset/sent/",
-        auth_views.PasswordResetDoneView.as_view(),
+        views.PasswordResetDoneView.as_view(),
         name="password_reset_done",
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
         "reset/done/",
-        auth_views.PasswordResetCompleteView.as_view(),
+        views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
 ]

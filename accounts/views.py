@@ -287,3 +287,38 @@ def set_language(request):
         user.language = language
         user.save(update_fields=["language"])
     return response
+
+
+# --- A forgotten password ------------------------------------------------------------
+#
+# Django's views, in the app's own pages (not the admin's) and in both languages. The
+# link in the email sets a new password only: signing in still asks for the second
+# factor. Setting it is written to the audit log, like a change.
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "registration/password_reset_form.html"
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "registration/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "registration/password_reset_confirm.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        record(
+            AuditEvent.CHANGE,
+            obj=form.user,
+            request=self.request,
+            data={"password": "set from an emailed reset link"},
+        )
+        return response
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "registration/password_reset_complete.html"
