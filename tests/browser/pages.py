@@ -82,6 +82,7 @@ def page_paths(scene) -> dict[str, str]:
         "audit": "/audit/",
         "audit-verify": "/audit/verify/",
         "account": "/accounts/",
+        "jobs": "/jobs/",
         "not-found": "/cases/999999/",
     }
 
@@ -91,4 +92,9 @@ DJANGO_ADMIN_PATHS = {"admin-people": "/admin/casework/detainee/"}
 
 # Pages seen as the caseworker (their dashboard differs) and signed out.
 CASEWORKER_PATHS = {"dashboard-caseworker": "/"}
-SIGNED_OUT_PATHS = {"login": "/accounts/login/"}
+SIGNED_OUT_PATHS = {
+    "login": "/accounts/login/",
+    "password-reset": "/accounts/password-reset/",
+    "password-reset-sent": "/accounts/password-reset/sent/",
+    "password-reset-bad-link": "/accounts/reset/MQ/not-a-token/",
+}
