@@ -4,7 +4,7 @@ gunicorn (as ``make serve`` starts it) and two job workers (``manage.py jobs_wor
 run against the benchmark database. The two pages are timed one request after
 another, first on the idle server, then while an import job (updating
 ``MIXED_IMPORT_ROWS`` cases, so the data keeps its size) and an export job of every
-case (100,000 at size M) run. The figure is each page's p95 under load against
+case (1,000,000 at size M) run. The figure is each page's p95 under load against
 idle; the target is at most twice (issue 14).
 """
 

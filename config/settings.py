@@ -19,8 +19,23 @@ from config.proxies import parse_networks
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def env_str(name: str, default: str = "") -> str:
+# In the test runner's own process only DATABASE_URL (which database a run uses) is read
+# from the environment: a setting a developer happens to have exported (TIME_ZONE,
+# EXPORT_JOB_ROWS, DETENTION_WARNING_DAYS...) must not change what the tests see. The
+# processes a test starts (a worker, the server, ``manage.py check --deploy``) read their
+# environment as production does; tests set theirs explicitly.
+TEST_RUNNER_PROCESS = "pytest" in sys.modules
+READ_IN_TESTS = {"DATABASE_URL"}
+
+
+def _environ(name: str, default=None):
+    if TEST_RUNNER_PROCESS and name not in READ_IN_TESTS:
+        return default
     return os.environ.get(name, default)
+
+
+def env_str(name: str, default: str = "") -> str:
+    return _environ(name, default)
 
 
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -30,7 +45,7 @@ FALSE_WORDS = ("0", "false", "no", "off")
 def env_bool(name: str, default: bool = False) -> bool:
     """A switch: one of the accepted spellings, or the start stops. A typo read as
     False would silently turn off HTTPS redirects, HSTS or two-factor sign-in."""
-    value = os.environ.get(name)
+    value = _environ(name)
     if value is None or not value.strip():
         return default
     word = value.strip().lower()
@@ -45,7 +60,7 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
+    value = _environ(name, "")
     if not value.strip():
         return default
     try:

@@ -32,6 +32,7 @@ from casework.models import (
 )
 from casework.querysets import warning_cutoff
 from casework.selectors import flagged_case_ids, near_limit_periods
+from config import settings as config_settings
 from config.settings import env_bool
 from reports.figures import Period, Report
 
@@ -314,6 +315,7 @@ def test_the_cut_off_is_the_end_of_the_local_day():
 
 @pytest.mark.parametrize("typed", ["ture", "y", "enabled", "2"])
 def test_a_mistyped_boolean_is_refused(monkeypatch, typed):
+    monkeypatch.setattr(config_settings, "TEST_RUNNER_PROCESS", False)  # read it, as in production
     monkeypatch.setenv("CASEWORK_TEST_SWITCH", typed)
     with pytest.raises(ImproperlyConfigured, match="CASEWORK_TEST_SWITCH"):
         env_bool("CASEWORK_TEST_SWITCH")
@@ -323,6 +325,7 @@ def test_a_mistyped_boolean_is_refused(monkeypatch, typed):
     ("typed", "value"), [("1", True), ("Yes", True), ("off", False), ("", True)]
 )
 def test_accepted_spellings(monkeypatch, typed, value):
+    monkeypatch.setattr(config_settings, "TEST_RUNNER_PROCESS", False)  # read it, as in production
     monkeypatch.setenv("CASEWORK_TEST_SWITCH", typed)
     assert env_bool("CASEWORK_TEST_SWITCH", default=True) is value
 

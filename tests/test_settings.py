@@ -224,3 +224,34 @@ def test_the_keyless_commands_are_the_ones_that_sign_nothing():
         "makemigrations", "showmigrations", "sqlmigrate", "makemessages", "compilemessages",
         "collectstatic", "verify_audit",
     }  # fmt: skip
+
+
+def test_a_developers_exported_settings_do_not_change_what_the_tests_see():
+    """In the test runner's process only DATABASE_URL is read from the environment; a
+    process without pytest (a worker, the server) reads the rest as production does."""
+    probe = (
+        "; from django.conf import settings; "
+        "print(settings.TIME_ZONE, settings.EXPORT_JOB_ROWS, settings.DETENTION_WARNING_DAYS, "
+        "settings.DATABASES['default']['NAME'])"
+    )
+    exported = {
+        "DEBUG": "1",
+        "TIME_ZONE": "UTC",
+        "EXPORT_JOB_ROWS": "5",
+        "DETENTION_WARNING_DAYS": "3",
+        "DATABASE_URL": "postgres://casework@db.example:5432/chosen",
+    }
+    environ = {k: v for k, v in os.environ.items() if k not in PROJECT_VARIABLES}
+    under_pytest = subprocess.run(  # noqa: S603 (our own interpreter, fixed arguments)
+        [sys.executable, "-c", "import pytest; " + SETUP + probe],
+        cwd=BASE_DIR,
+        env={**environ, **exported},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert under_pytest.returncode == 0, under_pytest.stderr
+    assert under_pytest.stdout.split() == ["Asia/Phnom_Penh", "20000", "14", "chosen"]
+    elsewhere = run_django(probe.lstrip("; "), **exported)
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert elsewhere.stdout.split() == ["UTC", "5", "3", "chosen"]
