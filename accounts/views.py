@@ -12,6 +12,7 @@ again: the password form asks for the old one, the others go through
 """
 
 import functools
+import hashlib
 import time
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -296,10 +297,42 @@ def set_language(request):
 # factor. Setting it is written to the audit log, like a change.
 
 
+# Links sent per address and per client address in an hour: enough for someone who lost
+# the first email, too few to flood a colleague's mailbox. Past them the page says the
+# same as ever (it never tells whether an address is on file) and sends nothing.
+RESET_LINKS_PER_ADDRESS = 3
+RESET_LINKS_PER_CLIENT = 10
+RESET_WINDOW_SECONDS = 3600
+
+
+def _within_reset_limit(request, email: str) -> bool:
+    from django.core.cache import cache
+
+    from config.proxies import client_address
+
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    for key, limit in (
+        (f"password-reset:address:{digest}", RESET_LINKS_PER_ADDRESS),
+        (f"password-reset:client:{client_address(request)}", RESET_LINKS_PER_CLIENT),
+    ):
+        cache.add(key, 0, RESET_WINDOW_SECONDS)
+        try:
+            if cache.incr(key) > limit:
+                return False
+        except ValueError:  # expired in between: a new window
+            cache.set(key, 1, RESET_WINDOW_SECONDS)
+    return True
+
+
 class PasswordResetView(auth_views.PasswordResetView):
     template_name = "registration/password_reset_form.html"
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
+
+    def form_valid(self, form):
+        if not _within_reset_limit(self.request, form.cleaned_data["email"]):
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

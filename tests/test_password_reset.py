@@ -86,3 +86,27 @@ def test_passwords_that_differ_are_shown_in_the_error_summary(person):
     assert 'id="error-summary"' in body and 'href="#id_new_password2"' in body
     person.refresh_from_db()
     assert not person.check_password("another long phrase")
+
+
+def test_links_are_limited_per_address_and_per_client(person, settings):
+    from accounts import views
+
+    def ask(email, address="203.0.113.7"):
+        response = Client(REMOTE_ADDR=address).post("/accounts/password-reset/", {"email": email})
+        # The same answer whether a link was sent or not.
+        assert response.status_code == 302
+        assert response["Location"] == "/accounts/password-reset/sent/"
+
+    for _ in range(views.RESET_LINKS_PER_ADDRESS + 2):
+        ask("reset-me@example.org")
+    assert len(mail.outbox) == views.RESET_LINKS_PER_ADDRESS
+    # Another address from another client still gets its link; one client asking for many
+    # addresses is stopped too.
+    other = f.make_user("reset-too", email="reset-too@example.org")
+    ask("reset-too@example.org", address="198.51.100.9")
+    assert mail.outbox[-1].to == [other.email]
+    sent = len(mail.outbox)
+    for n in range(views.RESET_LINKS_PER_CLIENT + 2):
+        ask(f"nobody-{n}@example.org", address="192.0.2.1")
+    ask("reset-too@example.org", address="192.0.2.1")
+    assert len(mail.outbox) == sent  # that client is past its limit
