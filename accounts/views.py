@@ -202,6 +202,11 @@ def email_change(request):
     return render(request, "registration/email_change.html", {"form": form})
 
 
+def _record_password(request, user, how: str) -> None:
+    """A new password, in the audit log: how it was set, never what it is."""
+    record(AuditEvent.CHANGE, obj=user, request=request, data={"password": how})
+
+
 class PasswordChangeView(auth_views.PasswordChangeView):
     """Django's, which asks for the old password; other sessions end with it."""
 
@@ -218,12 +223,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)
         # Django's view keeps this session signed in; every other session of
         # the user ends, since it was signed with the old password.
-        record(
-            AuditEvent.CHANGE,
-            obj=form.user,
-            request=self.request,
-            data={"password": "changed by the user"},
-        )
+        _record_password(self.request, form.user, "changed by the user")
         messages.success(self.request, _("Your password was changed."))
         return response
 
@@ -344,12 +344,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        record(
-            AuditEvent.CHANGE,
-            obj=form.user,
-            request=self.request,
-            data={"password": "set from an emailed reset link"},
-        )
+        _record_password(self.request, form.user, "set from an emailed reset link")
         return response
 
 
