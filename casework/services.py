@@ -329,6 +329,14 @@ def _flag_matches_elsewhere(actor, detainee: Detainee, limit: int = 5) -> int:
 
 # --- Duplicates: review, merge, undo ------------------------------------------
 
+
+def _save_versions(*people: Detainee) -> None:
+    """Save records a merge (or its undo) changed, each a version on, rules checked."""
+    for person in people:
+        person.version += 1
+        person.full_clean()
+        person.save()
+
 # Filled on the kept record from the merged one when the kept record has none.
 MERGE_FILLS = [
     "name_khmer",
@@ -500,13 +508,8 @@ def detainee_merge(*, actor, kept: Detainee, merged: Detainee, request=None):
         if kept.sex == Sex.UNKNOWN and merged.sex != Sex.UNKNOWN:
             kept.sex = merged.sex
             filled.append("sex")
-        kept.version += 1
-        kept.full_clean()
-        kept.save()
         merged.merged_into = kept
-        merged.version += 1
-        merged.full_clean()
-        merged.save()
+        _save_versions(kept, merged)
         flags = []
         for flag in PossibleDuplicate.objects.filter(
             Q(person=kept, match=merged) | Q(person=merged, match=kept),
@@ -595,13 +598,8 @@ def detainee_merge_undo(*, actor, entry, request=None):
             if getattr(kept, field.attname) == getattr(merged, field.attname):
                 empty = Sex.UNKNOWN if name == "sex" else (None if field.null else "")
                 setattr(kept, field.attname, empty)
-        kept.version += 1
-        kept.full_clean()
-        kept.save()
         merged.merged_into = None
-        merged.version += 1
-        merged.full_clean()
-        merged.save()
+        _save_versions(kept, merged)
         for flag in PossibleDuplicate.objects.filter(pk__in=data["flags"]):
             _resolve(flag, None, PossibleDuplicate.Status.OPEN)
         for case in {row.case for row in moved} | {case for case in unfolded if case}:
